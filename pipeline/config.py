@@ -1,0 +1,217 @@
+"""Typed pipeline configuration: every tunable lives here, validated before anything runs."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any, Dict, Tuple
+
+from modules import features
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the key and the allowed values."""
+
+
+@dataclasses.dataclass(frozen=True)
+class GeneratorConfig:
+    """Parameters of the sample generator component (one run writes one span)."""
+    samples: int = 20_000
+    seed: int = 1
+    shards: int = 4
+    max_val: int = 99
+    ops: Tuple[str, ...] = features.OPERATORS
+    span: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """How ExampleGen splits a span (hash buckets) and which schema gates it."""
+    train_buckets: int = 8
+    eval_buckets: int = 1
+    test_buckets: int = 1
+    # "curated": ImportSchemaGen from schema/schema.pbtxt; "infer": SchemaGen on this span.
+    schema: str = "curated"
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Every dimension of the sliding-context model and its training schedule."""
+    dim_batch: int = 128
+    dim_hidden: int = 128
+    dim_dense: int = 512
+    dim_heads: int = 4
+    dim_stacks: int = 2
+    width_enc: int = 40
+    width_dec: int = 8
+    dropout: float = 0.0
+    learning_rate: float = 1e-3
+    warmup_steps: int = 100
+    train_steps: int = 1500
+    eval_steps: int = 50
+    # Probability that a training row sees no sliding context, as serving always does.
+    context_drop: float = 0.5
+    # Mask-Predict refinement passes at serving after the first fully blank pass.
+    refine_steps: int = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalConfig:
+    """Gates between training and serving."""
+    min_exact_match: float = 0.05
+    # A candidate may be at most this much worse than the last blessed model.
+    max_exact_match_drop: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+    """The whole pipeline: one object that the factory, the runner and the tests share."""
+    name: str = "arith-tfx"
+    generator: GeneratorConfig = GeneratorConfig()
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    eval: EvalConfig = EvalConfig()
+
+    def validate(self) -> "PipelineConfig":
+        _validate(self)
+        return self
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "PipelineConfig":
+        raw = json.loads(text)
+        return cls(**{
+            k: (_SECTIONS[k](**_tuples(_SECTIONS[k], v)) if k in _SECTIONS else v)
+            for k, v in raw.items()
+        }).validate()
+
+
+_SECTIONS = {"generator": GeneratorConfig, "data": DataConfig, "model": ModelConfig,
+             "eval": EvalConfig}
+
+
+def _tuples(section_type, values: Dict[str, Any]) -> Dict[str, Any]:
+    """JSON turns tuples into lists; turn them back so configs compare equal."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+
+
+# Profiles: named starting points; --set overrides go on top.
+PROFILES: Dict[str, PipelineConfig] = {
+    "default": PipelineConfig(),
+    # Seconds, not minutes: for tests and for trying the pipeline out.
+    "tiny": PipelineConfig(
+        generator=GeneratorConfig(samples=400, shards=2, max_val=9),
+        model=ModelConfig(dim_batch=16, dim_hidden=16, dim_dense=32, dim_heads=2, dim_stacks=1,
+                          width_enc=24, width_dec=5, warmup_steps=5, train_steps=30,
+                          eval_steps=3, learning_rate=3e-3, refine_steps=1),
+        eval=EvalConfig(min_exact_match=0.0, max_exact_match_drop=1.0),
+    ),
+}
+
+
+def profile(name: str) -> PipelineConfig:
+    if name not in PROFILES:
+        raise ConfigError(f"unknown profile {name!r}; choose one of: {', '.join(sorted(PROFILES))}")
+    return PROFILES[name]
+
+
+def keys() -> Tuple[str, ...]:
+    """All `section.field` keys that --set accepts."""
+    return tuple(f"{section}.{f.name}" for section, typ in _SECTIONS.items()
+                 for f in dataclasses.fields(typ))
+
+
+def with_overrides(config: PipelineConfig, assignments) -> PipelineConfig:
+    """Applies `section.field=value` strings, parsing each value to the field's type."""
+    sections = {name: getattr(config, name) for name in _SECTIONS}
+    for assignment in assignments:
+        key, sep, text = assignment.partition("=")
+        section, _, field = key.strip().partition(".")
+        if not sep or section not in _SECTIONS or field not in {
+                f.name for f in dataclasses.fields(_SECTIONS[section])}:
+            raise ConfigError(f"unknown config key {key.strip()!r} in {assignment!r}; "
+                              f"known keys: {', '.join(keys())}")
+        current = getattr(sections[section], field)
+        sections[section] = dataclasses.replace(
+            sections[section], **{field: _parse(key, text.strip(), current)})
+    return dataclasses.replace(config, **sections).validate()
+
+
+def _parse(key: str, text: str, current: Any) -> Any:
+    try:
+        if isinstance(current, bool):
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            return text.lower() in ("true", "1")
+        if isinstance(current, tuple):
+            return tuple(part.strip() for part in text.split(",") if part.strip()) if "," in text \
+                else tuple(text)
+        return type(current)(text)
+    except ValueError:
+        raise ConfigError(f"{key}={text!r}: expected a {type(current).__name__}") from None
+
+
+def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key}={value!r} is invalid: {allowed}")
+
+
+def max_enc_tokens(max_val: int) -> int:
+    """Longest `defs SEP op SEP` for operands in [-max_val, max_val]."""
+    operand = len(str(-max_val))
+    return len("x=,y=") + 2 * operand + 1 + len("x*y") + 1
+
+
+def max_tgt_tokens(max_val: int, ops) -> int:
+    """Longest `res STP` for operands in [-max_val, max_val] and the given operators."""
+    largest = max({"+": 2 * max_val, "-": 2 * max_val, "*": max_val * max_val}[op] for op in ops)
+    return len(str(-largest)) + 1
+
+
+def _validate(config: PipelineConfig) -> None:
+    g, d, m, e = config.generator, config.data, config.model, config.eval
+    _require(g.samples >= 1, "generator.samples", g.samples, "must be at least 1")
+    _require(g.shards >= 1, "generator.shards", g.shards, "must be at least 1")
+    _require(g.shards <= g.samples, "generator.shards", g.shards,
+             f"must not exceed generator.samples ({g.samples})")
+    _require(g.max_val >= 1, "generator.max_val", g.max_val, "must be at least 1")
+    _require(g.seed >= 0, "generator.seed", g.seed, "must be a non-negative integer")
+    _require(g.span >= 0, "generator.span", g.span, "must be a non-negative integer")
+    _require(len(g.ops) >= 1 and all(op in features.OPERATORS for op in g.ops), "generator.ops",
+             ",".join(g.ops), f"each must be one of {' '.join(features.OPERATORS)}")
+    _require(len(set(g.ops)) == len(g.ops), "generator.ops", ",".join(g.ops), "no repeats")
+    for key in ("train_buckets", "eval_buckets", "test_buckets"):
+        _require(getattr(d, key) >= (0 if key == "test_buckets" else 1), f"data.{key}",
+                 getattr(d, key), "train and eval need at least 1 bucket, test at least 0")
+    _require(d.schema in ("curated", "infer"), "data.schema", d.schema,
+             "allowed values: curated, infer")
+    for key in ("dim_batch", "dim_hidden", "dim_dense", "dim_heads", "dim_stacks",
+                "train_steps", "eval_steps"):
+        _require(getattr(m, key) >= 1, f"model.{key}", getattr(m, key), "must be at least 1")
+    _require(m.dim_hidden % m.dim_heads == 0, "model.dim_heads", m.dim_heads,
+             f"must divide model.dim_hidden ({m.dim_hidden})")
+    _require(m.warmup_steps >= 0, "model.warmup_steps", m.warmup_steps, "must be at least 0")
+    _require(m.refine_steps >= 0, "model.refine_steps", m.refine_steps, "must be at least 0")
+    _require(m.learning_rate > 0, "model.learning_rate", m.learning_rate, "must be positive")
+    _require(0 <= m.dropout < 1, "model.dropout", m.dropout, "must be in [0, 1)")
+    _require(0 <= m.context_drop <= 1, "model.context_drop", m.context_drop, "must be in [0, 1]")
+    need_enc, need_dec = max_enc_tokens(g.max_val), max_tgt_tokens(g.max_val, g.ops)
+    _require(m.width_enc >= need_enc, "model.width_enc", m.width_enc,
+             f"generator.max_val={g.max_val} needs at least {need_enc} encoder tokens")
+    _require(m.width_dec >= need_dec, "model.width_dec", m.width_dec,
+             f"generator.max_val={g.max_val} needs at least {need_dec} result tokens")
+    _require(0 <= e.min_exact_match <= 1, "eval.min_exact_match", e.min_exact_match,
+             "must be in [0, 1]")
+    _require(0 <= e.max_exact_match_drop <= 1, "eval.max_exact_match_drop",
+             e.max_exact_match_drop, "must be in [0, 1]")
+
+
+def from_args(profile_name: str = "default", assignments=()) -> PipelineConfig:
+    return with_overrides(profile(profile_name), assignments)
+
+
+def default_root() -> str:
+    """Where `arith-tfx run` writes everything unless --root says otherwise."""
+    return os.environ.get("ARITH_TFX_ROOT", os.path.join(os.getcwd(), "arith-tfx-root"))

@@ -1,0 +1,19 @@
+"""Packaging for arith-tfx; Beam ships it to remote workers with --setup_file."""
+import setuptools
+
+setuptools.setup(
+    name="arith-tfx",
+    version="0.1.0",
+    description="A TFX pipeline that teaches a small Transformer elementary symbolic arithmetic.",
+    python_requires=">=3.10",
+    packages=setuptools.find_packages(include=["arith_tfx", "arith_tfx.*", "components", "components.*", "modules", "modules.*", "pipeline", "pipeline.*", "schema"]),
+    package_data={"schema": ["*.pbtxt"]},
+    install_requires=[
+        "tfx==1.16.0",
+        "tf-keras==2.16.0",
+        "tensorflow==2.16.2",
+        "apache-beam[gcp]==2.61.0",
+    ],
+    extras_require={"test": ["pytest>=7", "pytest-timeout"]},
+    entry_points={"console_scripts": ["arith-tfx=pipeline.cli:main"]},
+)
