@@ -9,6 +9,10 @@ from typing import Any, Dict, Tuple
 from modules import features
 
 
+# Products of two operands must fit in int64 on every path (numpy, tf.int64).
+MAX_OPERAND = 10**9
+
+
 class ConfigError(ValueError):
     """A configuration value is invalid; the message names the key and the allowed values."""
 
@@ -83,12 +87,12 @@ class PipelineConfig:
     def from_json(cls, text: str) -> "PipelineConfig":
         raw = json.loads(text)
         return cls(**{
-            k: (_SECTIONS[k](**_tuples(_SECTIONS[k], v)) if k in _SECTIONS else v)
+            k: (SECTIONS[k](**_tuples(SECTIONS[k], v)) if k in SECTIONS else v)
             for k, v in raw.items()
         }).validate()
 
 
-_SECTIONS = {"generator": GeneratorConfig, "data": DataConfig, "model": ModelConfig,
+SECTIONS = {"generator": GeneratorConfig, "data": DataConfig, "model": ModelConfig,
              "eval": EvalConfig}
 
 
@@ -119,18 +123,18 @@ def profile(name: str) -> PipelineConfig:
 
 def keys() -> Tuple[str, ...]:
     """All `section.field` keys that --set accepts."""
-    return tuple(f"{section}.{f.name}" for section, typ in _SECTIONS.items()
+    return tuple(f"{section}.{f.name}" for section, typ in SECTIONS.items()
                  for f in dataclasses.fields(typ))
 
 
 def with_overrides(config: PipelineConfig, assignments) -> PipelineConfig:
     """Applies `section.field=value` strings, parsing each value to the field's type."""
-    sections = {name: getattr(config, name) for name in _SECTIONS}
+    sections = {name: getattr(config, name) for name in SECTIONS}
     for assignment in assignments:
         key, sep, text = assignment.partition("=")
         section, _, field = key.strip().partition(".")
-        if not sep or section not in _SECTIONS or field not in {
-                f.name for f in dataclasses.fields(_SECTIONS[section])}:
+        if not sep or section not in SECTIONS or field not in {
+                f.name for f in dataclasses.fields(SECTIONS[section])}:
             raise ConfigError(f"unknown config key {key.strip()!r} in {assignment!r}; "
                               f"known keys: {', '.join(keys())}")
         current = getattr(sections[section], field)
@@ -170,18 +174,23 @@ def max_tgt_tokens(max_val: int, ops) -> int:
     return len(str(-largest)) + 1
 
 
-def _validate(config: PipelineConfig) -> None:
-    g, d, m, e = config.generator, config.data, config.model, config.eval
+def validate_generator(g: GeneratorConfig) -> None:
     _require(g.samples >= 1, "generator.samples", g.samples, "must be at least 1")
     _require(g.shards >= 1, "generator.shards", g.shards, "must be at least 1")
     _require(g.shards <= g.samples, "generator.shards", g.shards,
              f"must not exceed generator.samples ({g.samples})")
-    _require(g.max_val >= 1, "generator.max_val", g.max_val, "must be at least 1")
+    _require(1 <= g.max_val <= MAX_OPERAND, "generator.max_val", g.max_val,
+             f"must be in [1, {MAX_OPERAND}]")
     _require(g.seed >= 0, "generator.seed", g.seed, "must be a non-negative integer")
     _require(g.span >= 0, "generator.span", g.span, "must be a non-negative integer")
     _require(len(g.ops) >= 1 and all(op in features.OPERATORS for op in g.ops), "generator.ops",
              ",".join(g.ops), f"each must be one of {' '.join(features.OPERATORS)}")
     _require(len(set(g.ops)) == len(g.ops), "generator.ops", ",".join(g.ops), "no repeats")
+
+
+def _validate(config: PipelineConfig) -> None:
+    g, d, m, e = config.generator, config.data, config.model, config.eval
+    validate_generator(g)
     for key in ("train_buckets", "eval_buckets", "test_buckets"):
         _require(getattr(d, key) >= (0 if key == "test_buckets" else 1), f"data.{key}",
                  getattr(d, key), "train and eval need at least 1 bucket, test at least 0")

@@ -1,0 +1,19 @@
+"""SampleGenerator: a custom TFX component that writes a span of arithmetic samples with Beam."""
+from tfx.dsl.components.base import base_beam_component, executor_spec
+from tfx.types import channel_utils
+
+from components.sample_generator import executor, spec
+from pipeline.config import GeneratorConfig
+
+
+class SampleGenerator(base_beam_component.BaseBeamComponent):
+    """Writes `<data_root>/span-<span>/data-*.tfrecord.gz` for ImportExampleGen to ingest."""
+    SPEC_CLASS = spec.SampleGeneratorSpec
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
+
+    def __init__(self, config: GeneratorConfig, data_root: str):
+        super().__init__(spec=spec.SampleGeneratorSpec(**{
+            spec.DATA_ROOT: data_root, spec.SAMPLES: config.samples, spec.SEED: config.seed,
+            spec.SHARDS: config.shards, spec.MAX_VAL: config.max_val,
+            spec.OPS: ",".join(config.ops), spec.SPAN: config.span,
+            spec.SAMPLES_OUT: channel_utils.as_channel([spec.ArithmeticSamples()])}))

@@ -1,0 +1,99 @@
+"""SampleGenerator's span writer and executor, on real Beam and real files."""
+import hashlib
+import json
+import os
+
+import apache_beam as beam
+import pytest
+import tensorflow as tf
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from components.sample_generator import executor, span_writer, spec
+from modules import features
+from pipeline import beam_args
+from pipeline.config import ConfigError, GeneratorConfig
+
+CONFIG = GeneratorConfig(samples=301, seed=11, shards=3, max_val=20, ops=("+", "*"), span=4)
+
+
+def _pipeline_factory(workers):
+    if workers == 1:
+        options = PipelineOptions(["--runner=DirectRunner"])
+    else:
+        options = PipelineOptions(beam_args.local_beam_args(workers))
+    return lambda: beam.Pipeline(options=options)
+
+
+def _digests(directory):
+    return {name: hashlib.sha256(open(os.path.join(directory, name), "rb").read()).hexdigest()
+            for name in sorted(os.listdir(directory))}
+
+
+def test_shard_plan_splits_every_sample_once():
+    assert span_writer.shard_plan(10, 3) == [(0, 4), (1, 3), (2, 3)]
+    assert sum(count for _, count in span_writer.shard_plan(301, 7)) == 301
+
+
+def test_shards_are_byte_identical_across_worker_counts(tmp_path):
+    one = span_writer.write_span(CONFIG, str(tmp_path / "one"), _pipeline_factory(1))[0]
+    two = span_writer.write_span(CONFIG, str(tmp_path / "two"), _pipeline_factory(2))[0]
+    assert one == two
+    span_one = span_writer.span_dir(str(tmp_path / "one"), CONFIG.span)
+    span_two = span_writer.span_dir(str(tmp_path / "two"), CONFIG.span)
+    assert _digests(span_one) == _digests(span_two)
+    assert sorted(os.listdir(tmp_path / "one")) == ["span-4"], "staging left behind"
+
+    records = list(tf.data.TFRecordDataset(
+        tf.io.gfile.glob(os.path.join(span_one, "*.tfrecord.gz")), compression_type="GZIP"))
+    assert len(records) == CONFIG.samples
+    parsed = tf.train.Example.FromString(records[0].numpy())
+    assert set(parsed.features.feature) == set(features.RAW_TEXT_KEYS + features.RAW_INT_KEYS)
+
+
+def test_existing_span_is_reused_or_refused(tmp_path):
+    root = str(tmp_path)
+    _, reused = span_writer.write_span(CONFIG, root, _pipeline_factory(1))
+    before = _digests(span_writer.span_dir(root, CONFIG.span))
+    _, reused_again = span_writer.write_span(CONFIG, root, _pipeline_factory(1))
+    assert (reused, reused_again) == (False, True)
+    assert _digests(span_writer.span_dir(root, CONFIG.span)) == before
+
+    other_seed = GeneratorConfig(**{**CONFIG.__dict__, "seed": 12})
+    with pytest.raises(span_writer.SpanConflictError, match="span-4 already exists"):
+        span_writer.write_span(other_seed, root, _pipeline_factory(1))
+
+
+def _exec_properties(**changes):
+    properties = {spec.DATA_ROOT: "", spec.SAMPLES: 50, spec.SEED: 3, spec.SHARDS: 2,
+                  spec.MAX_VAL: 9, spec.OPS: "+,-", spec.SPAN: 2}
+    properties.update(changes)
+    return properties
+
+
+def test_executor_writes_span_and_records_it_on_the_artifact(tmp_path):
+    output = spec.ArithmeticSamples()
+    output.uri = str(tmp_path / "artifact")
+    os.makedirs(output.uri)
+    data_root = str(tmp_path / "data")
+    executor.Executor().Do({}, {spec.SAMPLES_OUT: [output]},
+                           _exec_properties(**{spec.DATA_ROOT: data_root}))
+    assert (output.span, output.seed, output.num_samples, output.ops) == (2, 3, 50, "+,-")
+    assert output.data_dir == os.path.join(data_root, "span-2")
+    manifest = json.load(open(os.path.join(output.uri, span_writer.MANIFEST)))
+    assert manifest["parameters"]["seed"] == 3
+    assert len(manifest["files"]) == 2
+
+
+@pytest.mark.parametrize("key,value,message", [
+    (spec.SAMPLES, -5, "generator.samples=-5"),
+    (spec.SHARDS, 0, "generator.shards=0"),
+    (spec.MAX_VAL, 0, "generator.max_val=0"),
+    (spec.OPS, "+,/", "generator.ops"),
+])
+def test_executor_rejects_bad_parameters_before_writing(tmp_path, key, value, message):
+    output = spec.ArithmeticSamples()
+    output.uri = str(tmp_path / "artifact")
+    properties = _exec_properties(**{spec.DATA_ROOT: str(tmp_path / "data"), key: value})
+    with pytest.raises(ConfigError, match=message):
+        executor.Executor().Do({}, {spec.SAMPLES_OUT: [output]}, properties)
+    assert not os.path.exists(tmp_path / "data")

@@ -1,0 +1,74 @@
+"""The sample grammar: deterministic arithmetic samples as serialized tf.Examples."""
+from typing import Iterator, List, NamedTuple, Sequence
+
+import numpy as np
+from tensorflow.core.example import example_pb2
+
+from modules import features
+
+
+class Sample(NamedTuple):
+    defs: str
+    op: str
+    res: str
+    operation: int
+    x_digits: int
+    y_digits: int
+
+    @property
+    def text(self) -> str:
+        """The reference's one-line form, e.g. `x=-12,y=24:y+x:12`."""
+        return f"{self.defs}:{self.op}:{self.res}"
+
+
+def _apply(operator: str, x: int, y: int) -> int:
+    return {"+": x + y, "-": x - y, "*": x * y}[operator]
+
+
+def shard_rng(seed: int, shard: int) -> np.random.Generator:
+    """Randomness keyed by (seed, shard) only, so any worker reproduces any shard exactly."""
+    return np.random.default_rng(np.random.SeedSequence([seed, shard]))
+
+
+def generate(count: int, max_val: int, ops: Sequence[str], rng: np.random.Generator) -> List[Sample]:
+    """Draws `count` samples: operands uniform in [-max_val, max_val], operators uniform in ops."""
+    xs = rng.integers(-max_val, max_val + 1, size=count).tolist()
+    ys = rng.integers(-max_val, max_val + 1, size=count).tolist()
+    operators = rng.integers(0, len(ops), size=count).tolist()
+    x_defined_first = rng.integers(0, 2, size=count).tolist()
+    x_operand_first = rng.integers(0, 2, size=count).tolist()
+    samples = []
+    for x, y, o, defs_order, op_order in zip(xs, ys, operators, x_defined_first, x_operand_first):
+        operator = ops[o]
+        defs = f"x={x},y={y}" if defs_order else f"y={y},x={x}"
+        if op_order:
+            op, res = f"x{operator}y", _apply(operator, x, y)
+        else:
+            op, res = f"y{operator}x", _apply(operator, y, x)
+        samples.append(Sample(defs, op, str(res), features.OPERATION_CODE[operator],
+                              len(str(abs(x))), len(str(abs(y)))))
+    return samples
+
+
+def characters(text: str) -> List[bytes]:
+    return [bytes((code,)) for code in text.encode()]
+
+
+def to_example(sample: Sample) -> bytes:
+    """Text fields are stored one character per value, so that TFDV statistics and the
+    schema can check each character against the vocabulary and each field's length."""
+    example = example_pb2.Example()
+    feature = example.features.feature
+    feature[features.DEFS].bytes_list.value.extend(characters(sample.defs))
+    feature[features.OP].bytes_list.value.extend(characters(sample.op))
+    feature[features.RES].bytes_list.value.extend(characters(sample.res))
+    feature[features.OPERATION].int64_list.value.append(sample.operation)
+    feature[features.X_DIGITS].int64_list.value.append(sample.x_digits)
+    feature[features.Y_DIGITS].int64_list.value.append(sample.y_digits)
+    return example.SerializeToString(deterministic=True)
+
+
+def shard_examples(seed: int, shard: int, count: int, max_val: int,
+                   ops: Sequence[str]) -> Iterator[bytes]:
+    for sample in generate(count, max_val, ops, shard_rng(seed, shard)):
+        yield to_example(sample)

@@ -1,0 +1,71 @@
+"""Unit tests of the sample grammar and its tf.Example encoding."""
+import re
+
+from tensorflow.core.example import example_pb2
+
+from components.sample_generator import samples
+from modules import features
+
+_GRAMMAR = re.compile(r"^(x=(-?\d+),y=(-?\d+)|y=(-?\d+),x=(-?\d+)):([xy])([-+*])([xy]):(-?\d+)$")
+
+
+def _operands(sample):
+    match = _GRAMMAR.match(sample.text)
+    assert match, f"{sample.text!r} does not follow the grammar"
+    x = int(match.group(2) if match.group(2) is not None else match.group(5))
+    y = int(match.group(3) if match.group(3) is not None else match.group(4))
+    return match, x, y
+
+
+def test_samples_follow_the_grammar_and_results_are_exact():
+    drawn = samples.generate(2000, 99, ("+", "-", "*"), samples.shard_rng(7, 0))
+    for sample in drawn:
+        match, x, y = _operands(sample)
+        first, operator, second = match.group(6), match.group(7), match.group(8)
+        assert {first, second} == {"x", "y"}
+        values = {"x": x, "y": y}
+        expected = eval(f"{values[first]} {operator} {values[second]}")  # pylint: disable=eval-used
+        assert int(sample.res) == expected, sample.text
+        assert sample.operation == features.OPERATION_CODE[operator]
+        assert (sample.x_digits, sample.y_digits) == (len(str(abs(x))), len(str(abs(y))))
+
+
+def test_operands_cover_the_range_and_both_orders_occur():
+    drawn = samples.generate(5000, 3, ("+", "-", "*"), samples.shard_rng(1, 0))
+    xs = {_operands(s)[1] for s in drawn}
+    assert xs == set(range(-3, 4))
+    assert {s.defs[0] for s in drawn} == {"x", "y"}
+    assert {s.op[0] for s in drawn} == {"x", "y"}
+    assert {s.operation for s in drawn} == {0, 1, 2}
+
+
+def test_only_configured_operators_are_used():
+    drawn = samples.generate(500, 50, ("*",), samples.shard_rng(3, 1))
+    assert {s.op[1] for s in drawn} == {"*"}
+
+
+def test_same_seed_and_shard_reproduce_and_others_differ():
+    def draw(seed, shard):
+        return samples.generate(100, 99, ("+", "-"), samples.shard_rng(seed, shard))
+    assert draw(5, 2) == draw(5, 2)
+    assert draw(5, 2) != draw(5, 3)
+    assert draw(5, 2) != draw(6, 2)
+
+
+def test_example_stores_one_character_per_value():
+    sample = samples.Sample("x=-12,y=24", "y+x", "12", 0, 2, 2)
+    example = example_pb2.Example.FromString(samples.to_example(sample))
+    feature = example.features.feature
+    assert b"".join(feature[features.DEFS].bytes_list.value) == b"x=-12,y=24"
+    assert list(feature[features.OP].bytes_list.value) == [b"y", b"+", b"x"]
+    assert list(feature[features.RES].bytes_list.value) == [b"1", b"2"]
+    assert list(feature[features.X_DIGITS].int64_list.value) == [2]
+    assert sample.text == "x=-12,y=24:y+x:12"
+
+
+def test_every_generated_character_is_in_the_vocabulary():
+    drawn = samples.generate(1000, 99, ("+", "-", "*"), samples.shard_rng(2, 0))
+    used = {ch for sample in drawn for ch in sample.defs + sample.op + sample.res}
+    assert used <= set(features.TOKEN_OF) - {features.VOCAB[features.SPC],
+                                             features.VOCAB[features.SEP],
+                                             features.VOCAB[features.STP]}

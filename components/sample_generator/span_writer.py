@@ -1,0 +1,112 @@
+"""Writes one span of generated samples as gzip TFRecord shards, atomically, with Beam."""
+import json
+import logging
+import os
+import uuid
+from typing import Callable, Dict, List, Tuple
+
+import apache_beam as beam
+import tensorflow as tf
+
+from components.sample_generator import samples
+from pipeline.config import GeneratorConfig
+
+MANIFEST = "_manifest.json"
+SHARD_SUFFIX = ".tfrecord.gz"
+# The pattern ImportExampleGen resolves, relative to the data root.
+SPAN_PATTERN = "span-{SPAN}/*" + SHARD_SUFFIX
+
+
+class SpanConflictError(ValueError):
+    """The span directory already holds samples made with other parameters."""
+
+
+def span_dir(data_root: str, span: int) -> str:
+    return os.path.join(data_root, f"span-{span}")
+
+
+def shard_name(index: int, shards: int) -> str:
+    return f"data-{index:05d}-of-{shards:05d}{SHARD_SUFFIX}"
+
+
+def shard_plan(total: int, shards: int) -> List[Tuple[int, int]]:
+    """(shard index, sample count) pairs; the first `total % shards` shards take one more."""
+    base, extra = divmod(total, shards)
+    return [(i, base + (1 if i < extra else 0)) for i in range(shards)]
+
+
+def parameters(config: GeneratorConfig) -> Dict:
+    """What determines a span's bytes; stored in its manifest and on the output artifact."""
+    return {"samples": config.samples, "seed": config.seed, "shards": config.shards,
+            "max_val": config.max_val, "ops": list(config.ops), "span": config.span}
+
+
+class _WriteShard(beam.DoFn):
+    """Generates and writes one whole shard: one element per shard keeps Beam overhead per shard."""
+
+    def __init__(self, out_dir: str, config: GeneratorConfig):
+        self._out_dir = out_dir
+        self._config = config
+        self._written = beam.metrics.Metrics.counter("sample_generator", "samples_written")
+
+    def process(self, shard: Tuple[int, int]):
+        index, count = shard
+        path = os.path.join(self._out_dir, shard_name(index, self._config.shards))
+        with tf.io.TFRecordWriter(path, options="GZIP") as writer:
+            for example in samples.shard_examples(self._config.seed, index, count,
+                                                  self._config.max_val, self._config.ops):
+                writer.write(example)
+        self._written.inc(count)
+        logging.info("wrote shard %d of %d (%d samples)", index + 1, self._config.shards, count)
+        yield index
+
+
+def read_manifest(directory: str) -> Dict:
+    path = os.path.join(directory, MANIFEST)
+    if not tf.io.gfile.exists(path):
+        return {}
+    with tf.io.gfile.GFile(path) as f:
+        return json.load(f)
+
+
+def write_span(config: GeneratorConfig, data_root: str,
+               make_pipeline: Callable[[], beam.Pipeline]) -> Tuple[Dict, bool]:
+    """Writes span `config.span` under data_root; returns (manifest, reused).
+
+    Shards go to a hidden staging directory that is renamed into place only when every
+    shard is written, so ExampleGen never sees a partial span. An existing span with the
+    same parameters is reused as it is (so its files, and downstream caches, stay valid).
+    """
+    target = span_dir(data_root, config.span)
+    wanted = parameters(config)
+    if tf.io.gfile.exists(target):
+        existing = read_manifest(target).get("parameters")
+        if existing == wanted:
+            logging.info("%s already holds these samples; reusing it", target)
+            return read_manifest(target), True
+        raise SpanConflictError(
+            f"{target} already exists with parameters {existing or 'unknown (no manifest)'}, "
+            f"which differ from {wanted}; choose another generator.span or another data root")
+
+    tf.io.gfile.makedirs(data_root)
+    staging = os.path.join(data_root, f".span-{config.span}.staging-{uuid.uuid4().hex[:8]}")
+    tf.io.gfile.makedirs(staging)
+    try:
+        with make_pipeline() as pipeline:
+            _ = (pipeline
+                 | "PlanShards" >> beam.Create(shard_plan(config.samples, config.shards))
+                 # Spreads the shards over the workers; without it one worker writes them all.
+                 | "SpreadShards" >> beam.Reshuffle()
+                 | "WriteShards" >> beam.ParDo(_WriteShard(staging, config)))
+        files = sorted(tf.io.gfile.listdir(staging))
+        expected = [shard_name(i, config.shards) for i in range(config.shards)]
+        if files != expected:
+            raise RuntimeError(f"staging {staging} holds {files}, expected {expected}")
+        manifest = {"parameters": wanted, "files": files}
+        with tf.io.gfile.GFile(os.path.join(staging, MANIFEST), "w") as f:
+            json.dump(manifest, f, indent=1, sort_keys=True)
+        tf.io.gfile.rename(staging, target)
+    finally:
+        if tf.io.gfile.exists(staging):
+            tf.io.gfile.rmtree(staging)
+    return manifest, False

@@ -1,0 +1,152 @@
+"""The `arith-tfx` command: run the pipeline, generate samples, inspect data and models."""
+import argparse
+import os
+import sys
+import time
+from typing import List, Optional
+
+from pipeline import config as config_lib
+from pipeline.paths import Paths
+
+# Errors whose message is the whole story; anything else keeps its traceback.
+_USER_ERRORS = ("ConfigError", "SpanConflictError", "DataAnomaliesError", "InspectionError",
+                "PredictionError", "LineageError")
+
+
+def _add_config_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", default="default",
+                        help=f"named configuration: {', '.join(sorted(config_lib.PROFILES))} "
+                             "(default: %(default)s)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE",
+                        help="override one config value, e.g. --set model.train_steps=500; "
+                             "repeatable; `arith-tfx config` lists the keys")
+
+
+def _add_root_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", default=config_lib.default_root(),
+                        help="folder for all outputs: data/, pipeline/, metadata.sqlite, "
+                             "serving/ (default: $ARITH_TFX_ROOT or ./arith-tfx-root)")
+
+
+def _cmd_run(args) -> int:
+    from pipeline import beam_args, local_runner
+    config = config_lib.from_args(args.profile, args.overrides)
+    paths = Paths(os.path.abspath(args.root))
+    pipeline_args = beam_args.local_beam_args(args.workers) + list(args.beam_arg)
+    local_runner.show_progress()
+    started = time.time()
+    print(f"arith-tfx: running the pipeline (profile {args.profile}, stage {args.stage}) "
+          f"under {paths.root}", flush=True)
+    local_runner.run(config, paths, stage=args.stage, pipeline_args=pipeline_args)
+    print(f"arith-tfx: pipeline finished in {time.time() - started:.0f} s; "
+          f"outputs under {paths.root} (see `arith-tfx inspect --root {paths.root}`)")
+    return 0
+
+
+def _cmd_generate(args) -> int:
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from components.sample_generator import span_writer
+    from pipeline import beam_args
+
+    generator = config_lib.GeneratorConfig(
+        samples=args.samples, seed=args.seed, shards=args.shards, max_val=args.max_val,
+        ops=tuple(args.ops.split(",")), span=args.span)
+    config_lib.validate_generator(generator)
+    options = PipelineOptions(beam_args.local_beam_args(args.workers))
+    started = time.time()
+    print(f"arith-tfx: generating {generator.samples} samples in {generator.shards} shards "
+          f"with {args.workers or os.cpu_count()} workers ...", flush=True)
+    manifest, reused = span_writer.write_span(generator, os.path.abspath(args.out),
+                                              lambda: beam.Pipeline(options=options))
+    elapsed = time.time() - started
+    where = span_writer.span_dir(os.path.abspath(args.out), generator.span)
+    if reused:
+        print(f"arith-tfx: {where} already holds these samples; nothing written")
+    else:
+        print(f"arith-tfx: wrote {generator.samples} samples to {where} in {elapsed:.1f} s "
+              f"({generator.samples / elapsed:,.0f} samples/s)")
+    return 0
+
+
+def _cmd_inspect(args) -> int:
+    from pipeline import inspection
+    return inspection.main(os.path.abspath(args.root), args.html)
+
+
+def _cmd_config(args) -> int:
+    config = config_lib.from_args(args.profile, args.overrides)
+    for section in config_lib.SECTIONS:
+        for key, value in vars(getattr(config, section)).items():
+            print(f"{section}.{key} = {','.join(value) if isinstance(value, tuple) else value}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="arith-tfx", description="A TFX pipeline that teaches a small Transformer "
+                                      "elementary symbolic arithmetic.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the pipeline on the local Beam runner")
+    _add_root_arg(run)
+    _add_config_args(run)
+    run.add_argument("--stage", choices=("data", "train", "push"), default="push",
+                     help="how far to run (default: %(default)s, the whole pipeline)")
+    run.add_argument("--workers", type=int, default=0,
+                     help="Beam worker processes (default: one per core)")
+    run.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
+                     help="extra Beam pipeline argument, repeatable")
+    run.set_defaults(handler=_cmd_run)
+
+    generate = commands.add_parser("generate", help="write a span of samples, outside TFX")
+    defaults = config_lib.GeneratorConfig()
+    generate.add_argument("--samples", type=int, default=defaults.samples)
+    generate.add_argument("--seed", type=int, default=defaults.seed)
+    generate.add_argument("--shards", type=int, default=defaults.shards)
+    generate.add_argument("--max-val", type=int, default=defaults.max_val,
+                          help="operands are uniform in [-max_val, max_val]")
+    generate.add_argument("--ops", default=",".join(defaults.ops),
+                          help="comma-separated subset of + - * (default: %(default)s)")
+    generate.add_argument("--span", type=int, default=defaults.span)
+    generate.add_argument("--out", required=True, help="data root; shards go to OUT/span-N/")
+    generate.add_argument("--workers", type=int, default=0,
+                          help="Beam worker processes (default: one per core)")
+    generate.set_defaults(handler=_cmd_generate)
+
+    inspect = commands.add_parser(
+        "inspect", help="summarize the latest statistics, schema and anomalies")
+    _add_root_arg(inspect)
+    inspect.add_argument("--html", metavar="FILE", help="also write a self-contained report")
+    inspect.set_defaults(handler=_cmd_inspect)
+
+    show_config = commands.add_parser("config", help="print the resolved configuration")
+    _add_config_args(show_config)
+    show_config.set_defaults(handler=_cmd_config)
+    return parser
+
+
+def _user_error(error: BaseException) -> Optional[BaseException]:
+    """The first exception in the cause chain that is one of ours."""
+    while error is not None:
+        if type(error).__name__ in _USER_ERRORS:
+            return error
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except Exception as error:  # pylint: disable=broad-except
+        known = _user_error(error)
+        if known is None:
+            raise
+        print(f"arith-tfx {args.command}: error: {known}", file=sys.stderr)
+        return 2 if isinstance(known, config_lib.ConfigError) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

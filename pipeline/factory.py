@@ -1,0 +1,62 @@
+"""The pipeline factory: typed config, paths and Beam arguments in, a tfx Pipeline out."""
+from typing import List, Optional
+
+from tfx import v1 as tfx
+from tfx.proto import example_gen_pb2
+
+from components.data_gate.component import DataGate
+from components.sample_generator.component import SampleGenerator
+from components.sample_generator.span_writer import SPAN_PATTERN
+from pipeline.config import DataConfig, PipelineConfig
+from pipeline.paths import Paths
+from schema import CURATED_SCHEMA
+
+# How far a run goes; each stage includes the ones before it.
+STAGES = ("data", "train", "push")
+
+
+def split_config(data: DataConfig) -> example_gen_pb2.Output:
+    buckets = [("train", data.train_buckets), ("eval", data.eval_buckets),
+               ("test", data.test_buckets)]
+    return example_gen_pb2.Output(split_config=example_gen_pb2.SplitConfig(splits=[
+        example_gen_pb2.SplitConfig.Split(name=name, hash_buckets=count)
+        for name, count in buckets if count > 0]))
+
+
+def data_components(config: PipelineConfig, paths: Paths) -> List:
+    """Generator, ExampleGen, statistics, schema, validation and the gate."""
+    generator = SampleGenerator(config=config.generator, data_root=paths.data_root)
+    example_gen = tfx.components.ImportExampleGen(
+        input_base=paths.data_root,
+        input_config=example_gen_pb2.Input(splits=[
+            example_gen_pb2.Input.Split(name="span", pattern=SPAN_PATTERN)]),
+        output_config=split_config(config.data))
+    # ImportExampleGen reads files, not artifacts: order it after the generator explicitly.
+    example_gen.add_upstream_node(generator)
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    if config.data.schema == "curated":
+        schema_gen = tfx.components.ImportSchemaGen(schema_file=CURATED_SCHEMA)
+    else:
+        schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"])
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
+    data_gate = DataGate(examples=example_gen.outputs["examples"],
+                         anomalies=example_validator.outputs["anomalies"])
+    return [generator, example_gen, statistics_gen, schema_gen, example_validator, data_gate]
+
+
+def create_pipeline(config: PipelineConfig, paths: Paths, beam_pipeline_args: List[str],
+                    stage: str = "push",
+                    metadata_connection_config: Optional[object] = None) -> tfx.dsl.Pipeline:
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
+    config.validate()
+    components = data_components(config, paths)
+    return tfx.dsl.Pipeline(
+        pipeline_name=config.name,
+        pipeline_root=paths.pipeline_root,
+        components=components,
+        enable_cache=True,
+        metadata_connection_config=metadata_connection_config
+        or tfx.orchestration.metadata.sqlite_metadata_connection_config(paths.metadata_path),
+        beam_pipeline_args=beam_pipeline_args)

@@ -1,0 +1,28 @@
+"""Where a run keeps its data, artifacts, metadata and served models, all under one root."""
+import dataclasses
+import os
+
+
+@dataclasses.dataclass(frozen=True)
+class Paths:
+    root: str
+
+    @property
+    def data_root(self) -> str:
+        """Generated spans: `span-N/data-*.tfrecord.gz`."""
+        return os.path.join(self.root, "data")
+
+    @property
+    def pipeline_root(self) -> str:
+        """TFX artifacts, one folder per component and execution."""
+        return os.path.join(self.root, "pipeline")
+
+    @property
+    def metadata_path(self) -> str:
+        """The ML Metadata store (SQLite)."""
+        return os.path.join(self.root, "metadata.sqlite")
+
+    @property
+    def serving_dir(self) -> str:
+        """Pushed models in TF Serving's layout: `<version>/saved_model.pb`."""
+        return os.path.join(self.root, "serving")

@@ -1,0 +1,61 @@
+"""The typed configuration: profiles, overrides and validation messages."""
+import subprocess
+import sys
+
+import pytest
+
+from pipeline import config
+
+
+@pytest.mark.parametrize("name", sorted(config.PROFILES))
+def test_every_profile_is_valid_and_round_trips_through_json(name):
+    profile = config.profile(name).validate()
+    assert config.PipelineConfig.from_json(profile.to_json()) == profile
+
+
+def test_overrides_are_parsed_to_the_field_types():
+    changed = config.from_args("tiny", ["model.dim_hidden=32", "model.learning_rate=0.01",
+                                        "generator.ops=+,-", "data.schema=infer"])
+    assert changed.model.dim_hidden == 32
+    assert changed.model.learning_rate == 0.01
+    assert changed.generator.ops == ("+", "-")
+    assert changed.data.schema == "infer"
+    assert config.profile("tiny").model.dim_hidden == 16, "profiles must not be mutated"
+
+
+@pytest.mark.parametrize("assignment,message", [
+    ("generator.samples=-3", "generator.samples=-3 is invalid: must be at least 1"),
+    ("generator.max_val=0", "generator.max_val=0 is invalid"),
+    ("generator.ops=+,/", "generator.ops='+,/' is invalid: each must be one of + - *"),
+    ("generator.shards=0", "generator.shards=0 is invalid"),
+    ("data.schema=guess", "allowed values: curated, infer"),
+    ("model.dim_heads=3", "must divide model.dim_hidden"),
+    ("model.width_dec=4", "needs at least 6 result tokens"),
+    ("model.dim_batch=many", "model.dim_batch='many': expected a int"),
+    ("model.colour=red", "unknown config key 'model.colour'"),
+    ("nonsense", "unknown config key 'nonsense'"),
+])
+def test_bad_values_name_the_key_and_what_is_allowed(assignment, message):
+    with pytest.raises(config.ConfigError, match=message.replace("+", r"\+").replace("*", r"\*")):
+        config.from_args("default", [assignment])
+
+
+def test_unknown_profile_lists_the_known_ones():
+    with pytest.raises(config.ConfigError, match="unknown profile 'huge'; choose one of: default"):
+        config.profile("huge")
+
+
+def test_widths_follow_the_operand_range():
+    assert config.max_enc_tokens(99) == len("x=-99,y=-99") + 1 + len("x*y") + 1
+    assert config.max_tgt_tokens(99, ("*",)) == len("-9801") + 1
+    assert config.max_tgt_tokens(99, ("+", "-")) == len("-198") + 1
+
+
+def test_cli_rejects_bad_config_before_running_anything(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "run", "--root", str(tmp_path),
+         "--set", "generator.shards=0"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "generator.shards=0 is invalid" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == [], "nothing may be written for a bad config"
