@@ -16,6 +16,8 @@ RAW_INT_KEYS = (OPERATION, X_DIGITS, Y_DIGITS)
 ENC = "enc"
 DEC = "dec"
 TGT = "tgt"
+ENC_PROBLEM = "enc_problem"
+TGT_PROBLEM = "tgt_problem"
 
 # The reference's fixed character vocabulary: SPC=0, SEP=1, STP=2.
 VOCAB = (" ", ":", "|", "x", "y", "=", ",", "+", "-", "*",

@@ -53,6 +53,8 @@ class ModelConfig:
     warmup_steps: int = 100
     train_steps: int = 1500
     eval_steps: int = 50
+    # Share of training examples whose decoder input is fully blank, as at serving.
+    full_blank_fraction: float = 0.5
     # Probability that a training row sees no sliding context, as serving always does.
     context_drop: float = 0.5
     # Mask-Predict refinement passes at serving after the first fully blank pass.
@@ -205,6 +207,8 @@ def _validate(config: PipelineConfig) -> None:
     _require(m.refine_steps >= 0, "model.refine_steps", m.refine_steps, "must be at least 0")
     _require(m.learning_rate > 0, "model.learning_rate", m.learning_rate, "must be positive")
     _require(0 <= m.dropout < 1, "model.dropout", m.dropout, "must be in [0, 1)")
+    _require(0 <= m.full_blank_fraction <= 1, "model.full_blank_fraction",
+             m.full_blank_fraction, "must be in [0, 1]")
     _require(0 <= m.context_drop <= 1, "model.context_drop", m.context_drop, "must be in [0, 1]")
     need_enc, need_dec = max_enc_tokens(g.max_val), max_tgt_tokens(g.max_val, g.ops)
     _require(m.width_enc >= need_enc, "model.width_enc", m.width_enc,

@@ -1,4 +1,5 @@
 """The pipeline factory: typed config, paths and Beam arguments in, a tfx Pipeline out."""
+import dataclasses
 from typing import List, Optional
 
 from tfx import v1 as tfx
@@ -7,6 +8,7 @@ from tfx.proto import example_gen_pb2
 from components.data_gate.component import DataGate
 from components.sample_generator.component import SampleGenerator
 from components.sample_generator.span_writer import SPAN_PATTERN
+from modules.trainer import MODEL_CONFIG
 from pipeline.config import DataConfig, PipelineConfig
 from pipeline.paths import Paths
 from schema import CURATED_SCHEMA
@@ -45,6 +47,28 @@ def data_components(config: PipelineConfig, paths: Paths) -> List:
     return [generator, example_gen, statistics_gen, schema_gen, example_validator, data_gate]
 
 
+def train_components(config: PipelineConfig, data: List) -> List:
+    """Transform (tokenizing, blanking) and Trainer (the sliding-context model)."""
+    _, example_gen, _, schema_gen, _, data_gate = data
+    model_config = dataclasses.asdict(config.model)
+    transform = tfx.components.Transform(
+        examples=example_gen.outputs["examples"],
+        schema=schema_gen.outputs["schema"],
+        preprocessing_fn="modules.transform.preprocessing_fn",
+        custom_config=model_config)
+    # Transform must not start on a span that failed validation.
+    transform.add_upstream_node(data_gate)
+    trainer = tfx.components.Trainer(
+        run_fn="modules.trainer.run_fn",
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema_gen.outputs["schema"],
+        train_args=tfx.proto.TrainArgs(num_steps=config.model.train_steps),
+        eval_args=tfx.proto.EvalArgs(num_steps=config.model.eval_steps),
+        custom_config={MODEL_CONFIG: model_config})
+    return [transform, trainer]
+
+
 def create_pipeline(config: PipelineConfig, paths: Paths, beam_pipeline_args: List[str],
                     stage: str = "push",
                     metadata_connection_config: Optional[object] = None) -> tfx.dsl.Pipeline:
@@ -52,6 +76,8 @@ def create_pipeline(config: PipelineConfig, paths: Paths, beam_pipeline_args: Li
         raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
     config.validate()
     components = data_components(config, paths)
+    if STAGES.index(stage) >= STAGES.index("train"):
+        components += train_components(config, components)
     return tfx.dsl.Pipeline(
         pipeline_name=config.name,
         pipeline_root=paths.pipeline_root,

@@ -21,3 +21,15 @@ def run_pipeline(cfg: config.PipelineConfig, root: str, stage: str) -> paths.Pat
 def data_run(tmp_path_factory) -> paths.Paths:
     """The data half of the tiny profile, run once: generator to DataGate."""
     return run_pipeline(config.profile("tiny"), str(tmp_path_factory.mktemp("data_run")), "data")
+
+
+@pytest.fixture(scope="session")
+def train_run(data_run) -> paths.Paths:
+    """Transform and Trainer of the tiny profile, on top of the data half (which is cached)."""
+    return run_pipeline(config.profile("tiny"), data_run.root, "train")
+
+
+def latest_output(where: paths.Paths, component: str, output: str) -> str:
+    """The newest artifact folder a component wrote for one of its outputs."""
+    folder = os.path.join(where.pipeline_root, component, output)
+    return os.path.join(folder, max(os.listdir(folder), key=int))

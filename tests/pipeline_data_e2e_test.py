@@ -35,7 +35,9 @@ def test_rerun_with_unchanged_inputs_reuses_cached_components(data_run):
     run_pipeline(config.profile("tiny"), data_run.root, "data")
     executions = mlmd.executions_by_node(data_run.metadata_path)
     for node in DATA_NODES:
-        assert mlmd.states(executions[node]) == ["COMPLETE", "CACHED"], node
+        states = mlmd.states(executions[node])
+        assert states[0] == "COMPLETE" and len(states) >= 2, (node, states)
+        assert set(states[1:]) == {"CACHED"}, (node, states)
 
 
 def _write_span(data_root, span, rows):

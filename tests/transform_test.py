@@ -1,0 +1,95 @@
+"""preprocessing_fn on tiny data through tf.Transform's Beam implementation."""
+import functools
+
+import tensorflow as tf
+import tensorflow_transform.beam as tft_beam
+from tensorflow_transform.tf_metadata import dataset_metadata
+
+from components.sample_generator import samples
+from modules import features, tokens, transform
+from pipeline.config import ModelConfig
+
+CONFIG = ModelConfig(width_enc=16, width_dec=5)
+_TEXT = tf.io.VarLenFeature(tf.string)
+TRAINING_SPEC = {features.DEFS: _TEXT, features.OP: _TEXT, features.RES: _TEXT}
+SERVING_SPEC = {features.DEFS: _TEXT, features.OP: _TEXT}
+
+
+def _row(defs, op, res=None):
+    row = {features.DEFS: [c.encode() for c in defs], features.OP: [c.encode() for c in op]}
+    if res is not None:
+        row[features.RES] = [c.encode() for c in res]
+    return row
+
+
+def _transform(rows, spec, config=CONFIG, tmp_dir="/tmp"):
+    metadata = dataset_metadata.DatasetMetadata.from_feature_spec(spec)
+    fn = functools.partial(transform.preprocessing_fn, custom_config=config.__dict__)
+    with tft_beam.Context(temp_dir=tmp_dir, force_tf_compat_v1=False):
+        (transformed, _), _ = (rows, metadata) | tft_beam.AnalyzeAndTransformDataset(
+            fn, output_record_batches=False)
+    return transformed
+
+
+def _ids(text):
+    return [features.TOKEN_OF[c] for c in text]
+
+
+def test_tokens_follow_the_reference_vocabulary(tmp_path):
+    (out,) = _transform([_row("x=-12,y=24", "y+x", "12")], TRAINING_SPEC, tmp_dir=str(tmp_path))
+    assert list(out[features.ENC]) == _ids("x=-12,y=24") + [features.SEP] + _ids("y+x") + [
+        features.SEP]
+    assert list(out[features.TGT]) == _ids("12") + [features.STP]
+    assert out[features.ENC_PROBLEM] == 0 and out[features.TGT_PROBLEM] == 0
+    dec = list(out[features.DEC])
+    assert len(dec) == 3
+    assert all(d in (features.SPC, t) for d, t in zip(dec, out[features.TGT]))
+
+
+def test_blanking_is_reproducible_and_includes_fully_blank_results(tmp_path):
+    rows = [_row(s.defs, s.op, s.res) for s in samples.generate(300, 99, ("+", "-", "*"),
+                                                                samples.shard_rng(1, 0))]
+    first = _transform(rows, TRAINING_SPEC, tmp_dir=str(tmp_path / "a"))
+    second = _transform(rows, TRAINING_SPEC, tmp_dir=str(tmp_path / "b"))
+    decs = [list(out[features.DEC]) for out in first]
+    assert decs == [list(out[features.DEC]) for out in second]
+    fully = sum(all(t == features.SPC for t in dec) for dec in decs)
+    untouched = sum(dec == list(out[features.TGT]) for dec, out in zip(decs, first))
+    assert 0.35 < fully / len(decs) < 0.65, "about half must be fully blank"
+    assert 0 < untouched < len(decs) - fully, "partial blanking must vary"
+
+
+def test_serving_examples_without_res_transform_enc_only(tmp_path):
+    (out,) = _transform([_row("x=3,y=-4", "x*y")], SERVING_SPEC, tmp_dir=str(tmp_path))
+    assert set(out) == {features.ENC, features.ENC_PROBLEM}
+    assert list(out[features.ENC]) == _ids("x=3,y=-4") + [features.SEP] + _ids("x*y") + [
+        features.SEP]
+
+
+def test_unknown_characters_and_over_long_fields_are_flagged(tmp_path):
+    cases = [  # (row, enc_problem, tgt_problem)
+        (_row("x=3,y=4", "x*y", "12"), 0, 0),
+        (_row("x=3,y=4?", "x*y", "12"), tokens.UNKNOWN_CHARACTER, 0),
+        (_row("x=3,y=4", "x*y", "1/2"), 0, tokens.UNKNOWN_CHARACTER),
+        (_row("x=123456,y=4", "x*y", "493824"), tokens.TOO_LONG, tokens.TOO_LONG),
+        (_row("x=3,y=4?" + "9" * 10, "x*y", "12"), tokens.UNKNOWN_CHARACTER | tokens.TOO_LONG, 0),
+    ]
+    outputs = _transform([row for row, _, _ in cases], TRAINING_SPEC, tmp_dir=str(tmp_path))
+    assert [(out[features.ENC_PROBLEM], out[features.TGT_PROBLEM]) for out in outputs] == [
+        (enc, tgt) for _, enc, tgt in cases]
+
+
+def test_whole_strings_and_character_lists_tokenize_alike():
+    as_chars = tf.ragged.constant([[b"x", b"*", b"y"]])
+    as_string = tf.constant([[b"x*y"]])
+    assert tokens.joined(as_chars).numpy().tolist() == tokens.joined(as_string).numpy().tolist()
+    ids, unknown = tokens.tokenize(tf.constant(["x*y", "x/y"]))
+    assert ids.to_list() == [_ids("x*y"), [features.TOKEN_OF["x"], features.SPC,
+                                           features.TOKEN_OF["y"]]]
+    assert unknown.numpy().tolist() == [False, True]
+
+
+def test_detokenize_stops_at_the_first_stop_token():
+    ids = tf.constant([_ids("-12") + [features.STP, 5], _ids("7") + [features.STP] * 4,
+                       _ids("12345")])
+    assert tokens.detokenize(ids).numpy().tolist() == [b"-12", b"7", b"12345"]
