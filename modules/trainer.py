@@ -8,14 +8,14 @@ import tensorflow_transform as tft
 import tf_keras
 from tfx_bsl.public import tfxio
 
-from modules import export, features, model as model_lib
+from modules import export, features, model as model_lib, throughput
 from pipeline.config import ModelConfig
 
 # custom_config key under which the factory passes the ModelConfig as a dict.
 MODEL_CONFIG = "model"
 
 
-def _model_inputs(config: ModelConfig):
+def model_inputs(config: ModelConfig):
     """Transformed batch -> ({enc, dec, tgt} ragged, labels [B, width_dec])."""
     def convert(batch):
         problems = tf.concat([batch[features.ENC_PROBLEM], batch[features.TGT_PROBLEM]], 0)
@@ -36,7 +36,7 @@ def input_fn(files, data_accessor, tft_output, config: ModelConfig, training: bo
         tfxio.TensorFlowDatasetOptions(batch_size=config.dim_batch, drop_final_batch=training,
                                        shuffle=training, num_epochs=None if training else 1),
         tft_output.transformed_metadata.schema)
-    return dataset.map(_model_inputs(config), num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.map(model_inputs(config), num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def epochs_for(steps: int) -> int:
@@ -52,14 +52,16 @@ def run_fn(fn_args) -> None:
 
     model = model_lib.build_model(config)
     epochs = epochs_for(fn_args.train_steps)
+    steps_per_epoch = math.ceil(fn_args.train_steps / epochs)
     logging.info("training %d steps of %d examples", fn_args.train_steps, config.dim_batch)
     model.fit(
         train,
         epochs=epochs,
-        steps_per_epoch=math.ceil(fn_args.train_steps / epochs),
+        steps_per_epoch=steps_per_epoch,
         validation_data=evaluation.repeat(),
         validation_steps=fn_args.eval_steps,
-        callbacks=[tf_keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir,
-                                                  update_freq="epoch")],
+        callbacks=[
+            tf_keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch"),
+            throughput.Throughput(config.dim_batch, steps_per_epoch, fn_args.model_run_dir)],
         verbose=2)
     export.save(model, tft_output, config, fn_args.serving_model_dir)

@@ -3,6 +3,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from typing import List, Optional
 
 from pipeline import config as config_lib
@@ -10,7 +11,7 @@ from pipeline.paths import Paths
 
 # Errors whose message is the whole story; anything else keeps its traceback.
 _USER_ERRORS = ("ConfigError", "SpanConflictError", "DataAnomaliesError", "InspectionError",
-                "PredictionError", "LineageError")
+                "PredictionError", "MetadataError", "LineageError")
 
 
 def _add_config_args(parser: argparse.ArgumentParser) -> None:
@@ -75,6 +76,17 @@ def _cmd_inspect(args) -> int:
     return inspection.main(os.path.abspath(args.root), args.html)
 
 
+def _cmd_predict(args) -> int:
+    from pipeline import predict
+    return predict.main(Paths(os.path.abspath(args.root)).serving_dir, args.expressions,
+                        args.version)
+
+
+def _cmd_lineage(args) -> int:
+    from pipeline import lineage
+    return lineage.main(os.path.abspath(args.root), args.version)
+
+
 def _cmd_config(args) -> int:
     config = config_lib.from_args(args.profile, args.overrides)
     for section in config_lib.SECTIONS:
@@ -121,6 +133,20 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--html", metavar="FILE", help="also write a self-contained report")
     inspect.set_defaults(handler=_cmd_inspect)
 
+    predict = commands.add_parser(
+        "predict", help="answer expressions such as x=3,y=-4:x*y with the pushed model")
+    _add_root_arg(predict)
+    predict.add_argument("expressions", nargs="*", metavar="EXPRESSION",
+                         help="defs:op, e.g. x=3,y=-4:x*y (default: one per line on stdin)")
+    predict.add_argument("--version", help="pushed version to use (default: the latest)")
+    predict.set_defaults(handler=_cmd_predict)
+
+    lineage = commands.add_parser(
+        "lineage", help="show what a pushed model was made from, back to the seed")
+    _add_root_arg(lineage)
+    lineage.add_argument("--version", help="pushed version (default: the latest)")
+    lineage.set_defaults(handler=_cmd_lineage)
+
     show_config = commands.add_parser("config", help="print the resolved configuration")
     _add_config_args(show_config)
     show_config.set_defaults(handler=_cmd_config)
@@ -136,8 +162,16 @@ def _user_error(error: BaseException) -> Optional[BaseException]:
     return None
 
 
+def _quiet_libraries() -> None:
+    """TF's C++ start-up lines and Google client deprecation notices say nothing to a user."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    _quiet_libraries()
     try:
         return args.handler(args)
     except Exception as error:  # pylint: disable=broad-except

@@ -20,7 +20,7 @@ class ConfigError(ValueError):
 @dataclasses.dataclass(frozen=True)
 class GeneratorConfig:
     """Parameters of the sample generator component (one run writes one span)."""
-    samples: int = 20_000
+    samples: int = 50_000
     seed: int = 1
     shards: int = 4
     max_val: int = 99

@@ -1,0 +1,81 @@
+"""A Pusher executor whose pushes are atomic: a reader of the serving directory sees a
+version whole or not at all. TFX's own filesystem push copies file by file into the final
+version folder; this one copies into a hidden staging folder and renames it into place."""
+import logging
+import os
+import time
+import uuid
+from typing import Any, Dict, List
+
+from tfx import types
+from tfx.components.pusher import executor as tfx_pusher
+from tfx.dsl.io import fileio
+from tfx.proto import pusher_pb2
+from tfx.types import artifact_utils, standard_component_specs
+from tfx.utils import io_utils, proto_utils
+
+STAGING_PREFIX = ".staging-"
+REQUIRED_BLESSINGS = (standard_component_specs.MODEL_BLESSING_KEY,
+                      standard_component_specs.INFRA_BLESSING_KEY)
+
+
+def versions(serving_dir: str) -> List[int]:
+    """The complete versions in a serving directory, oldest first (TF Serving's layout)."""
+    if not fileio.exists(serving_dir):
+        return []
+    return sorted(int(name.rstrip("/")) for name in fileio.listdir(serving_dir)
+                  if name.rstrip("/").isdigit())
+
+
+def next_version(serving_dir: str) -> int:
+    """A Unix timestamp, as TFX's Pusher uses, but always above every existing version."""
+    existing = versions(serving_dir)
+    return max(int(time.time()), existing[-1] + 1 if existing else 0)
+
+
+def push_atomically(model_path: str, serving_dir: str) -> str:
+    """Copies the SavedModel to `<serving_dir>/<version>`; returns the version."""
+    if not fileio.exists(os.path.join(model_path, "saved_model.pb")):
+        raise ValueError(f"no SavedModel to push at {model_path} (saved_model.pb missing)")
+    fileio.makedirs(serving_dir)
+    version = str(next_version(serving_dir))
+    staging = os.path.join(serving_dir, f"{STAGING_PREFIX}{version}-{uuid.uuid4().hex[:8]}")
+    try:
+        io_utils.copy_dir(model_path, staging)
+        fileio.rename(staging, os.path.join(serving_dir, version))
+    finally:
+        if fileio.exists(staging):
+            fileio.rmtree(staging)
+    return version
+
+
+class Executor(tfx_pusher.Executor):
+    """Pushes only models blessed by every blessing input (Evaluator and ServingCheck)."""
+
+    def Do(self, input_dict: Dict[str, List[types.Artifact]],
+           output_dict: Dict[str, List[types.Artifact]],
+           exec_properties: Dict[str, Any]) -> None:
+        model_push = artifact_utils.get_single_instance(
+            output_dict[standard_component_specs.PUSHED_MODEL_KEY])
+        missing = [key for key in REQUIRED_BLESSINGS if not input_dict.get(key)]
+        if missing:
+            # TFX's Pusher would push an unvalidated model here; this one never does.
+            raise ValueError(f"Pusher needs both blessings; missing inputs: {missing}")
+        if not self.CheckBlessing(input_dict):
+            logging.warning("model not pushed: it lacks a blessing (see Evaluator and "
+                            "ServingCheck)")
+            self._MarkNotPushed(model_push)
+            return
+        destination = pusher_pb2.PushDestination()
+        proto_utils.json_to_proto(exec_properties[standard_component_specs.PUSH_DESTINATION_KEY],
+                                  destination)
+        if destination.WhichOneof("destination") != "filesystem":
+            raise ValueError(f"push_destination must be a filesystem destination, got "
+                             f"{destination.WhichOneof('destination')!r}")
+        serving_dir = destination.filesystem.base_directory
+        model_path = self.GetModelPath(input_dict)
+        version = push_atomically(model_path, serving_dir)
+        logging.info("model pushed to %s as version %s", serving_dir, version)
+        io_utils.copy_dir(model_path, model_push.uri)
+        self._MarkPushed(model_push, pushed_destination=os.path.join(serving_dir, version),
+                         pushed_version=version)

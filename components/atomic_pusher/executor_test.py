@@ -1,0 +1,78 @@
+"""The atomic Pusher executor on real artifacts and folders."""
+import os
+
+import pytest
+from tfx.proto import pusher_pb2
+from tfx.types import standard_artifacts, standard_component_specs as keys
+from tfx.utils import proto_utils
+
+from components.atomic_pusher import executor
+
+
+def _artifact(kind, uri, blessed=None):
+    artifact = kind()
+    artifact.uri = uri
+    os.makedirs(uri, exist_ok=True)
+    if blessed is not None:
+        artifact.set_int_custom_property("blessed", int(blessed))
+    return artifact
+
+
+def _push(tmp_path, model_blessed=True, infra_blessed=True, inputs=None):
+    model = _artifact(standard_artifacts.Model, str(tmp_path / "model"))
+    serving = os.path.join(model.uri, "Format-Serving")
+    os.makedirs(os.path.join(serving, "variables"), exist_ok=True)
+    open(os.path.join(serving, "saved_model.pb"), "wb").write(b"graph")
+    open(os.path.join(serving, "variables", "variables.index"), "wb").write(b"weights")
+    input_dict = {
+        keys.MODEL_KEY: [model],
+        keys.MODEL_BLESSING_KEY: [_artifact(standard_artifacts.ModelBlessing,
+                                            str(tmp_path / "mb"), model_blessed)],
+        keys.INFRA_BLESSING_KEY: [_artifact(standard_artifacts.InfraBlessing,
+                                            str(tmp_path / "ib"), infra_blessed)],
+    }
+    if inputs is not None:
+        input_dict = {k: v for k, v in input_dict.items() if k in inputs}
+    pushed = _artifact(standard_artifacts.PushedModel, str(tmp_path / "pushed"))
+    destination = pusher_pb2.PushDestination(filesystem=pusher_pb2.PushDestination.Filesystem(
+        base_directory=str(tmp_path / "serving")))
+    executor.Executor().Do(input_dict, {keys.PUSHED_MODEL_KEY: [pushed]},
+                           {keys.PUSH_DESTINATION_KEY: proto_utils.proto_to_json(destination)})
+    return pushed, str(tmp_path / "serving")
+
+
+def test_blessed_model_lands_whole_in_a_new_version(tmp_path):
+    pushed, serving = _push(tmp_path)
+    (version,) = os.listdir(serving)
+    assert version.isdigit()
+    assert pushed.get_int_custom_property("pushed") == 1
+    assert pushed.get_string_custom_property("pushed_version") == version
+    assert open(os.path.join(serving, version, "saved_model.pb"), "rb").read() == b"graph"
+    assert os.path.exists(os.path.join(serving, version, "variables", "variables.index"))
+
+
+def test_versions_always_increase_even_within_one_second(tmp_path):
+    serving = str(tmp_path / "serving")
+    os.makedirs(os.path.join(serving, "99999999999"))
+    assert executor.next_version(serving) == 100000000000
+    _, _ = _push(tmp_path)
+    assert executor.versions(serving) == [99999999999, 100000000000]
+
+
+@pytest.mark.parametrize("model_blessed,infra_blessed", [(False, True), (True, False)])
+def test_a_model_missing_either_blessing_is_not_pushed(tmp_path, model_blessed, infra_blessed):
+    pushed, serving = _push(tmp_path, model_blessed, infra_blessed)
+    assert pushed.get_int_custom_property("pushed") == 0
+    assert not os.path.exists(serving) or os.listdir(serving) == []
+
+
+def test_refuses_to_run_without_both_blessing_inputs(tmp_path):
+    with pytest.raises(ValueError, match="needs both blessings"):
+        _push(tmp_path, inputs={keys.MODEL_KEY, keys.MODEL_BLESSING_KEY})
+
+
+def test_a_folder_without_a_saved_model_is_refused(tmp_path):
+    serving = str(tmp_path / "serving")
+    with pytest.raises(ValueError, match="saved_model.pb missing"):
+        executor.push_atomically(str(tmp_path / "no-such-model"), serving)
+    assert not os.path.exists(serving) or os.listdir(serving) == []

@@ -1,0 +1,96 @@
+"""`arith-tfx lineage`: from a pushed version back to the generator run that made its data."""
+import datetime
+from typing import List, Optional, Tuple
+
+from pipeline import metadata
+from pipeline.metadata import MetadataError, Store, value
+from pipeline.paths import Paths
+
+
+class LineageError(MetadataError):
+    """No pushed model matches, or its chain is broken."""
+
+
+def _when(item) -> str:
+    stamp = item.create_time_since_epoch / 1000
+    return datetime.datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _single(found, what: str):
+    if not found:
+        raise LineageError(f"lineage broken: no {what} recorded")
+    return found[0]
+
+
+def _pushed_model(store: Store, version: Optional[str]):
+    pushed = [a for a in store.artifacts("PushedModel") if value(a, "pushed") == 1]
+    if version is not None:
+        pushed = [a for a in pushed if str(value(a, "pushed_version")) == str(version)]
+    if not pushed:
+        known = sorted(str(value(a, "pushed_version")) for a in store.artifacts("PushedModel")
+                       if value(a, "pushed") == 1)
+        raise LineageError(f"no pushed model{' with version ' + str(version) if version else ''}"
+                           f"; pushed versions: {', '.join(known) or 'none'}")
+    return pushed[0]
+
+
+def _statistics_of(store: Store, examples):
+    for execution in store.consumers(examples):
+        produced = store.outputs(execution).get("statistics")
+        if produced:
+            return produced[0]
+    return None
+
+
+def _samples_of(store: Store, examples, input_base: str):
+    """The generator run whose span ExampleGen ingested (linked by data root and span)."""
+    span = value(examples, "span")
+    for samples in store.artifacts("ArithmeticSamples"):
+        data_dir = value(samples, "data_dir", "")
+        if value(samples, "span") == span and data_dir.startswith(input_base.rstrip("/") + "/"):
+            return samples
+    return None
+
+
+def chain(root: str, version: Optional[str] = None) -> List[Tuple[str, str]]:
+    """(step, description) from the pushed model back to the samples' seed."""
+    store = Store(Paths(root).metadata_path)
+    pushed = _pushed_model(store, version)
+    model = _single(store.inputs(store.producer(pushed)).get("model"), "model for the push")
+    trainer = store.producer(model)
+    trained_on = store.inputs(trainer)
+    graph = _single(trained_on.get("transform_graph"), "Transform graph")
+    schema = _single(trained_on.get("schema"), "schema")
+    examples = _single(store.inputs(store.producer(graph)).get("examples"), "examples")
+    example_gen = store.producer(examples)
+    statistics = _statistics_of(store, examples)
+    samples = _samples_of(store, examples, value(example_gen, "input_base", ""))
+
+    steps = [
+        ("pushed model", f"version {value(pushed, 'pushed_version')} at "
+                         f"{value(pushed, 'pushed_destination')} ({_when(pushed)})"),
+        ("model", f"{model.uri} (Trainer execution {trainer.id}, {_when(model)})"),
+        ("transform graph", graph.uri),
+        ("schema", schema.uri),
+        ("statistics", statistics.uri if statistics else "not recorded"),
+        ("examples", f"{examples.uri}: span {value(examples, 'span')}, splits "
+                     f"{', '.join(metadata.split_names(examples))}"),
+    ]
+    if samples is None:
+        steps.append(("samples", f"span {value(examples, 'span')} was not written by "
+                                 "SampleGenerator in this store"))
+    else:
+        steps.append(("samples", (
+            f"span {value(samples, 'span')} at {value(samples, 'data_dir')}: seed "
+            f"{value(samples, 'seed')}, {value(samples, 'num_samples')} samples in "
+            f"{value(samples, 'num_shards')} shards, max_val {value(samples, 'max_val')}, "
+            f"ops {value(samples, 'ops')}")))
+    return steps
+
+
+def main(root: str, version: Optional[str]) -> int:
+    steps = chain(root, version)
+    width = max(len(step) for step, _ in steps)
+    for step, description in steps:
+        print(f"{step:>{width}}  {description}")
+    return 0
