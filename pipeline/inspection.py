@@ -1,0 +1,517 @@
+"""`arith-tfx inspect`: what the newest run's statistics, schema and anomalies say.
+
+Everything is read from ML Metadata (the newest ExampleStatistics and the Schema and
+ExampleAnomalies of the ExampleValidator run on them) and from the artifact files, so the
+summary shows exactly what gated the run. Layers, each usable on its own:
+
+  latest_artifacts(metadata_path) -> Artifacts      which artifacts (tfx Artifacts)
+  load(root) -> Inspection                           their contents (protos) + digests
+  format_summary(inspection) -> str                  the terminal text
+  html_report.render(inspection) -> str              the self-contained HTML report
+  summary(root) / main(root, html)                   the CLI entry points
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import math
+import os
+import sys
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from pipeline.paths import Paths
+
+STATISTICS_TYPE = "ExampleStatistics"
+SCHEMA_TYPE = "Schema"
+ANOMALIES_TYPE = "ExampleAnomalies"
+EXAMPLES_TYPE = "Examples"
+STATS_FILE = "FeatureStats.pb"
+SCHEMA_FILE = "schema.pbtxt"
+
+# Exit codes of main().
+EXIT_CLEAN = 0
+EXIT_ANOMALIES = 1
+EXIT_NOTHING_TO_INSPECT = 2
+
+# How many top values the terminal summary lists per feature (the HTML plots them all).
+SUMMARY_TOP_VALUES = 10
+
+
+class InspectionError(RuntimeError):
+    """There is nothing to inspect under the root; the message says what to do."""
+
+
+def no_statistics_error(root: str, detail: str) -> InspectionError:
+    return InspectionError(f"no statistics in {root}: run `arith-tfx run` first ({detail})")
+
+
+# ---------------------------------------------------------------- artifacts from MLMD
+
+
+@dataclasses.dataclass(frozen=True)
+class Artifacts:
+    """The newest statistics and what validated them, as tfx Artifacts."""
+    statistics: object
+    schema: Optional[object]
+    anomalies: Optional[object]
+    # The Examples the statistics were computed on: they carry the span.
+    examples: Optional[object]
+
+    @property
+    def span(self) -> Optional[int]:
+        for artifact in (self.examples, self.statistics):
+            if artifact is not None and artifact.has_custom_property("span"):
+                return int(artifact.get_int_custom_property("span"))
+        if self.examples is not None:
+            return int(self.examples.span)
+        return None
+
+
+def _open_store(metadata_path: str, root: str):
+    from ml_metadata.metadata_store import metadata_store
+    from ml_metadata.proto import metadata_store_pb2
+
+    if not os.path.isfile(metadata_path):
+        raise no_statistics_error(root, f"no metadata store at {metadata_path}")
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = metadata_path
+    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+    try:
+        return metadata_store.MetadataStore(config)
+    except Exception as error:  # a corrupt or foreign file: say which one
+        raise no_statistics_error(
+            root, f"cannot open the metadata store {metadata_path}: {error}") from error
+
+
+def _live_of_type(store, type_name: str) -> List:
+    from ml_metadata.proto import metadata_store_pb2
+    try:
+        found = store.get_artifacts_by_type(type_name)
+    except Exception:  # the type was never registered: nothing of it exists yet
+        return []
+    return [a for a in found if a.state == metadata_store_pb2.Artifact.LIVE]
+
+
+def _newest(artifacts: Sequence) -> Optional[object]:
+    return max(artifacts, key=lambda a: (a.create_time_since_epoch, a.id), default=None)
+
+
+def _linked(store, artifact_id: int, event_type, other_event_type, type_name: str) -> List:
+    """LIVE artifacts of `type_name` linked to `artifact_id` through executions: those
+    executions where `artifact_id` had `event_type` and the other artifact `other_event_type`."""
+    from ml_metadata.proto import metadata_store_pb2
+    execution_ids = {e.execution_id for e in store.get_events_by_artifact_ids([artifact_id])
+                     if e.type == event_type}
+    if not execution_ids:
+        return []
+    other_ids = {e.artifact_id for e in store.get_events_by_execution_ids(sorted(execution_ids))
+                 if e.type == other_event_type}
+    if not other_ids:
+        return []
+    types = {t.id: t.name for t in store.get_artifact_types()}
+    return [a for a in store.get_artifacts_by_id(sorted(other_ids))
+            if types.get(a.type_id) == type_name
+            and a.state == metadata_store_pb2.Artifact.LIVE]
+
+
+def _to_tfx(store, artifact):
+    if artifact is None:
+        return None
+    from tfx.types import artifact_utils
+    [artifact_type] = store.get_artifact_types_by_id([artifact.type_id])
+    return artifact_utils.deserialize_artifact(artifact_type, artifact)
+
+
+def latest_artifacts(metadata_path: str, root: Optional[str] = None) -> Artifacts:
+    """The newest LIVE ExampleStatistics and, through lineage, the ExampleAnomalies that
+    ExampleValidator made from them, the Schema it used and the Examples they describe.
+
+    Without a validator run on these statistics, `anomalies` is None and `schema` is the
+    newest Schema (if any). Raises InspectionError naming the root when the store or the
+    statistics do not exist yet.
+    """
+    from ml_metadata.proto import metadata_store_pb2
+    input_event, output_event = metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.OUTPUT
+    root = root if root is not None else os.path.dirname(os.path.abspath(metadata_path))
+    store = _open_store(metadata_path, root)
+    statistics = _newest(_live_of_type(store, STATISTICS_TYPE))
+    if statistics is None:
+        raise no_statistics_error(root, f"no {STATISTICS_TYPE} artifact in {metadata_path}")
+    # Executions that consumed these statistics and produced anomalies: ExampleValidator.
+    anomalies = _newest(_linked(store, statistics.id, input_event, output_event, ANOMALIES_TYPE))
+    schema = None
+    if anomalies is not None:
+        schema = _newest(_linked(store, anomalies.id, output_event, input_event, SCHEMA_TYPE))
+    if schema is None:
+        schema = _newest(_live_of_type(store, SCHEMA_TYPE))
+    examples = _newest(_linked(store, statistics.id, output_event, input_event, EXAMPLES_TYPE))
+    return Artifacts(statistics=_to_tfx(store, statistics), schema=_to_tfx(store, schema),
+                     anomalies=_to_tfx(store, anomalies), examples=_to_tfx(store, examples))
+
+
+# ---------------------------------------------------------------- per-feature digests
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureDigest:
+    """What one split's statistics say about one feature, ready to print or plot."""
+    name: str
+    kind: str  # "text" (bytes, one character per value), "int", "float" or "other"
+    examples: int
+    present: int
+    missing: int
+    min_values: int  # num_values per example; for text features that is the length
+    max_values: int
+    avg_values: float
+    value_min: Optional[float] = None  # numeric features
+    value_max: Optional[float] = None
+    value_mean: Optional[float] = None
+    unique: Optional[int] = None  # text features
+    # (value, count) most frequent first; counts are of values (characters), not examples.
+    top_values: Tuple[Tuple[str, float], ...] = ()
+    # (length label, examples), estimated from TFDV's num_values quantiles.
+    length_histogram: Tuple[Tuple[str, float], ...] = ()
+    # (value label, count) of a numeric feature's values.
+    value_histogram: Tuple[Tuple[str, float], ...] = ()
+
+
+def _kind(feature) -> str:
+    from tensorflow_metadata.proto.v0 import statistics_pb2
+    types = statistics_pb2.FeatureNameStatistics
+    if feature.type in (types.STRING, types.BYTES):
+        return "text"
+    if feature.type == types.INT:
+        return "int"
+    if feature.type == types.FLOAT:
+        return "float"
+    return "other"
+
+
+def _common_stats(feature):
+    which = feature.WhichOneof("stats")
+    if which == "num_stats":
+        return feature.num_stats.common_stats
+    if which == "string_stats":
+        return feature.string_stats.common_stats
+    if which == "bytes_stats":
+        return feature.bytes_stats.common_stats
+    if which == "struct_stats":
+        return feature.struct_stats.common_stats
+    return None
+
+
+def _integer_counts(buckets, lowest: float, highest: float) -> Optional[Dict[int, float]]:
+    """{integer: count} from histogram buckets of integer data, or None if the buckets are
+    too coarse. A bucket [low, high] gives its count to the integers it contains, split
+    evenly; buckets holding no integer are interpolation residue and dropped."""
+    if not buckets or highest - lowest > 60:
+        return None
+    counts: Dict[int, float] = {v: 0.0 for v in range(int(math.floor(lowest)),
+                                                        int(math.ceil(highest)) + 1)}
+    for bucket in buckets:
+        inside = [v for v in counts if bucket.low_value - 1e-9 <= v <= bucket.high_value + 1e-9]
+        for v in inside:
+            counts[v] += bucket.sample_count / len(inside)
+    return counts
+
+
+def _length_histogram(common) -> Tuple[Tuple[str, float], ...]:
+    if common is None or common.max_num_values == 0 and common.min_num_values == 0:
+        return ()
+    counts = _integer_counts(common.num_values_histogram.buckets,
+                             common.min_num_values, common.max_num_values)
+    if counts is None:
+        return tuple((f"{b.low_value:g}-{b.high_value:g}", b.sample_count)
+                     for b in common.num_values_histogram.buckets)
+    return tuple((str(v), c) for v, c in sorted(counts.items()))
+
+
+def _value_histogram(feature) -> Tuple[Tuple[str, float], ...]:
+    from tensorflow_metadata.proto.v0 import statistics_pb2
+    standard = [h for h in feature.num_stats.histograms
+                if h.type == statistics_pb2.Histogram.STANDARD]
+    if not standard:
+        return ()
+    buckets = standard[0].buckets
+    if _kind(feature) == "int":
+        counts = _integer_counts(buckets, feature.num_stats.min, feature.num_stats.max)
+        if counts is not None:
+            return tuple((str(v), c) for v, c in sorted(counts.items()))
+    return tuple((f"{b.low_value:g}-{b.high_value:g}", b.sample_count) for b in buckets)
+
+
+def digest(dataset) -> Dict[str, FeatureDigest]:
+    """{feature: FeatureDigest} of one split's DatasetFeatureStatistics."""
+    result = {}
+    for feature in dataset.features:
+        name = ".".join(feature.path.step) or feature.name
+        common = _common_stats(feature)
+        kind = _kind(feature)
+        present = int(common.num_non_missing) if common is not None else 0
+        fields = dict(
+            name=name, kind=kind, examples=int(dataset.num_examples), present=present,
+            missing=int(dataset.num_examples) - present,
+            min_values=int(common.min_num_values) if common is not None else 0,
+            max_values=int(common.max_num_values) if common is not None else 0,
+            avg_values=float(common.avg_num_values) if common is not None else 0.0,
+            length_histogram=_length_histogram(common))
+        if feature.HasField("num_stats"):
+            fields.update(value_min=feature.num_stats.min, value_max=feature.num_stats.max,
+                          value_mean=feature.num_stats.mean,
+                          value_histogram=_value_histogram(feature))
+        if feature.HasField("string_stats"):
+            stats = feature.string_stats
+            fields.update(unique=int(stats.unique), top_values=tuple(
+                (v.value, v.frequency) for v in stats.top_values))
+        result[name] = FeatureDigest(**fields)
+    return result
+
+
+# ---------------------------------------------------------------- everything, loaded
+
+
+@dataclasses.dataclass(frozen=True)
+class Inspection:
+    """The newest run's data contract, loaded: protos per split plus per-feature digests."""
+    root: str
+    artifacts: Artifacts
+    statistics: Dict[str, object]  # split -> DatasetFeatureStatisticsList
+    schema: Optional[object]  # tensorflow_metadata Schema
+    # split -> Anomalies; None when no ExampleValidator has run on these statistics.
+    anomalies: Optional[Dict[str, object]]
+
+    @property
+    def splits(self) -> List[str]:
+        return list(self.statistics)
+
+    def digests(self, split: str) -> Dict[str, FeatureDigest]:
+        lists = self.statistics[split]
+        return digest(lists.datasets[0]) if lists.datasets else {}
+
+    def feature_names(self) -> List[str]:
+        """Schema order first, then any feature only the statistics know, sorted."""
+        names = [f.name for f in self.schema.feature] if self.schema is not None else []
+        extra = {n for split in self.statistics for n in self.digests(split)} - set(names)
+        return names + sorted(extra)
+
+    def anomaly_lines(self) -> List[str]:
+        from components.data_gate import anomalies as anomaly_reader
+        return anomaly_reader.describe(self.anomalies or {})
+
+    @property
+    def has_anomalies(self) -> bool:
+        return bool(self.anomaly_lines())
+
+
+def load(root: str) -> Inspection:
+    """Reads the newest statistics, their schema and anomalies under `root`."""
+    import tensorflow as tf
+    import tensorflow_data_validation as tfdv
+    from tfx.types import artifact_utils
+    from components.data_gate import anomalies as anomaly_reader
+
+    artifacts = latest_artifacts(Paths(root).metadata_path, root)
+    statistics = {}
+    for split in artifact_utils.decode_split_names(artifacts.statistics.split_names):
+        path = os.path.join(artifacts.statistics.uri, f"Split-{split}", STATS_FILE)
+        if not tf.io.gfile.exists(path):
+            raise InspectionError(f"statistics artifact {artifacts.statistics.id} in {root} "
+                                  f"lists split {split!r} but {path} is missing")
+        statistics[split] = tfdv.load_stats_binary(path)
+    schema = None
+    if artifacts.schema is not None:
+        schema = tfdv.load_schema_text(os.path.join(artifacts.schema.uri, SCHEMA_FILE))
+    anomalies = anomaly_reader.read(artifacts.anomalies) if artifacts.anomalies else None
+    return Inspection(root=root, artifacts=artifacts, statistics=statistics, schema=schema,
+                      anomalies=anomalies)
+
+
+# ---------------------------------------------------------------- words
+
+
+def created(artifact) -> str:
+    millis = artifact.mlmd_artifact.create_time_since_epoch
+    when = datetime.datetime.fromtimestamp(millis / 1000, tz=datetime.timezone.utc)
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def describe_artifact(artifact) -> str:
+    return f"{artifact.type_name} #{artifact.id}, created {created(artifact)}: {artifact.uri}"
+
+
+def fmt_number(value: float) -> str:
+    """Counts and bounds: integers as integers, the rest with 3 significant digits."""
+    if value is None:
+        return "-"
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.3g}"
+
+
+def show_value(value: str) -> str:
+    """A text feature's value (one character) quoted, so spaces and commas stay visible."""
+    return repr(value)
+
+
+def value_range(d: FeatureDigest) -> str:
+    """Length range of text features, value range of numeric ones."""
+    if d.kind == "text":
+        return f"length {d.min_values}..{d.max_values} (avg {d.avg_values:.2f})"
+    if d.value_min is not None:
+        text = f"values {fmt_number(d.value_min)}..{fmt_number(d.value_max)} " \
+               f"(mean {d.value_mean:.3g})"
+        if (d.min_values, d.max_values) != (1, 1):
+            text += f", {d.min_values}..{d.max_values} values per example"
+        return text
+    return f"{d.min_values}..{d.max_values} values per example"
+
+
+def top_values(d: FeatureDigest, limit: Optional[int] = None) -> str:
+    """`'=' 644, 'y' 322, ...` for text; `0: 112, 1: 101, ...` for small-range ints."""
+    if d.kind == "text":
+        shown = d.top_values[:limit] if limit else d.top_values
+        text = ", ".join(f"{show_value(v)} {fmt_number(c)}" for v, c in shown)
+        more = len(d.top_values) - len(shown)
+        return text + (f", ... ({more} more)" if more > 0 else "")
+    if d.value_histogram:
+        bars = [(label, count) for label, count in d.value_histogram if round(count) > 0]
+        return ", ".join(f"{label}: {round(count)}" for label, count in bars)
+    return ""
+
+
+def schema_domain(schema, feature) -> str:
+    """The feature's allowed values: a string domain's characters or an int range."""
+    which = feature.WhichOneof("domain_info")
+    if which == "domain":
+        named = [d for d in schema.string_domain if d.name == feature.domain]
+        if named:
+            return f"{feature.domain}: " + " ".join(show_value(v) for v in named[0].value)
+        return f"{feature.domain} (undefined)"
+    if which == "string_domain":
+        return " ".join(show_value(v) for v in feature.string_domain.value)
+    if which == "int_domain":
+        d = feature.int_domain
+        low = str(d.min) if d.HasField("min") else "-inf"
+        high = str(d.max) if d.HasField("max") else "inf"
+        return f"int_domain {low}..{high}"
+    if which == "float_domain":
+        d = feature.float_domain
+        low = f"{d.min:g}" if d.HasField("min") else "-inf"
+        high = f"{d.max:g}" if d.HasField("max") else "inf"
+        return f"float_domain {low}..{high}"
+    if which:
+        return which
+    return "any"
+
+
+def schema_presence(feature) -> str:
+    if not feature.HasField("presence"):
+        return "any"
+    p = feature.presence
+    return f"min_fraction {p.min_fraction:g}, min_count {p.min_count}"
+
+
+def schema_value_count(feature) -> str:
+    if feature.HasField("value_count"):
+        v = feature.value_count
+        high = str(v.max) if v.HasField("max") else "inf"
+        return f"{v.min}..{high}"
+    if feature.HasField("value_counts"):
+        return "; ".join(f"{v.min}..{v.max}" for v in feature.value_counts.value_count)
+    if feature.HasField("shape"):
+        return "shape [" + ", ".join(str(d.size) for d in feature.shape.dim) + "]"
+    return "any"
+
+
+def schema_environments(schema, feature) -> str:
+    if feature.in_environment:
+        return "only in " + ", ".join(feature.in_environment)
+    if feature.not_in_environment:
+        everywhere = [e for e in schema.default_environment
+                      if e not in feature.not_in_environment]
+        return "not in " + ", ".join(feature.not_in_environment) + (
+            f" (in {', '.join(everywhere)})" if everywhere else "")
+    return "all" + (f" ({', '.join(schema.default_environment)})"
+                    if schema.default_environment else "")
+
+
+def schema_type(feature) -> str:
+    from tensorflow_metadata.proto.v0 import schema_pb2
+    return schema_pb2.FeatureType.Name(feature.type)
+
+
+def _table(rows: List[List[str]], indent: str = "    ") -> List[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [indent + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+            for row in rows]
+
+
+def format_summary(inspection: Inspection) -> str:
+    """The terminal summary of one Inspection."""
+    a = inspection.artifacts
+    lines = [f"arith-tfx inspect: {inspection.root}",
+             f"  span        {a.span if a.span is not None else 'unknown'}",
+             f"  statistics  {describe_artifact(a.statistics)}",
+             "  schema      " + (describe_artifact(a.schema) if a.schema else "none yet"),
+             "  anomalies   " + (describe_artifact(a.anomalies) if a.anomalies else
+                                 "none yet: ExampleValidator has not run on these statistics"),
+             "", "Statistics"]
+    names = inspection.feature_names()
+    for split in inspection.splits:
+        digests = inspection.digests(split)
+        examples = next(iter(digests.values())).examples if digests else 0
+        lines.append(f"  {split}: {examples} examples")
+        rows = [["feature", "kind", "present", "missing", "range", "top values"]]
+        for name in names:
+            d = digests.get(name)
+            if d is None:
+                rows.append([name, "-", "0", str(examples), "absent from statistics", ""])
+                continue
+            rows.append([name, d.kind, str(d.present), str(d.missing), value_range(d),
+                         top_values(d, SUMMARY_TOP_VALUES)])
+        lines += _table(rows)
+    lines += ["", "Schema"]
+    schema = inspection.schema
+    if schema is None:
+        lines.append("  no schema artifact yet")
+    else:
+        lines.append("  default environments: " + (", ".join(schema.default_environment)
+                                                     or "none"))
+        rows = [["feature", "type", "presence", "value_count", "environments", "domain"]]
+        for f in schema.feature:
+            rows.append([f.name, schema_type(f), schema_presence(f), schema_value_count(f),
+                         schema_environments(schema, f), schema_domain(schema, f)])
+        lines += _table(rows)
+    lines += ["", "Anomalies"]
+    if inspection.anomalies is None:
+        lines.append("  not validated yet")
+    else:
+        lines += ["  " + line for line in inspection.anomaly_lines()] or ["  no anomalies"]
+    return "\n".join(lines) + "\n"
+
+
+def summary(root: str) -> str:
+    """The terminal summary of the newest statistics, schema and anomalies under `root`."""
+    return format_summary(load(root))
+
+
+def main(root: str, html: Optional[str] = None) -> int:
+    """Prints the summary of `root` and writes the HTML report to `html` if given.
+
+    Returns 0 for clean data, 1 when the data has anomalies (the summary and report are
+    still produced) and 2 when there is nothing to inspect (the reason goes to stderr).
+    """
+    try:
+        inspection = load(root)
+    except InspectionError as error:
+        print(f"arith-tfx inspect: {error}", file=sys.stderr)
+        return EXIT_NOTHING_TO_INSPECT
+    sys.stdout.write(format_summary(inspection))
+    if html:
+        from pipeline import html_report
+        folder = os.path.dirname(os.path.abspath(html))
+        os.makedirs(folder, exist_ok=True)
+        with open(html, "w", encoding="utf-8") as out:
+            out.write(html_report.render(inspection))
+        print(f"\nHTML report: {os.path.abspath(html)}")
+    return EXIT_ANOMALIES if inspection.has_anomalies else EXIT_CLEAN

@@ -1,0 +1,228 @@
+"""`arith-tfx inspect` on a real data run: summary text, HTML report (rendered in headless
+Chromium), the anomaly path and the error without a store."""
+import dataclasses
+import glob
+import os
+import re
+import subprocess
+from collections import Counter
+
+import pytest
+
+from modules import features
+from pipeline import html_report, inspection
+from pipeline.paths import Paths
+from schema import CURATED_SCHEMA
+
+CHROMIUM = "/usr/bin/chromium"
+FEATURES = features.RAW_TEXT_KEYS + features.RAW_INT_KEYS
+NO_STATISTICS = "no statistics in {root}: run `arith-tfx run` first"
+
+
+def read_split_examples(paths: Paths):
+    """{split: [tf.train.Example]} straight from ImportExampleGen's files (not statistics)."""
+    import tensorflow as tf
+    [examples_dir] = glob.glob(os.path.join(paths.pipeline_root, "ImportExampleGen",
+                                            "examples", "*"))
+    result = {}
+    for split_dir in sorted(glob.glob(os.path.join(examples_dir, "Split-*"))):
+        files = sorted(glob.glob(os.path.join(split_dir, "*.gz")))
+        records = tf.data.TFRecordDataset(files, compression_type="GZIP")
+        result[os.path.basename(split_dir)[len("Split-"):]] = [
+            tf.train.Example.FromString(r.numpy()) for r in records]
+    return examples_dir, result
+
+
+def text_of(example, key):
+    return b"".join(example.features.feature[key].bytes_list.value).decode()
+
+
+def int_of(example, key):
+    [value] = example.features.feature[key].int64_list.value
+    return value
+
+
+def section(text: str, title: str) -> list:
+    """The lines of one top-level block of the summary (`Statistics`, `Schema`, ...)."""
+    lines = text.splitlines()
+    start = lines.index(title) + 1
+    end = next((i for i in range(start, len(lines)) if lines[i] and not lines[i][0].isspace()),
+               len(lines))
+    return lines[start:end]
+
+
+def row(lines: list, name: str) -> str:
+    [found] = [line for line in lines if line.split()[:1] == [name]]
+    return found
+
+
+def split_block(stats_lines: list, split: str) -> list:
+    start = next(i for i, line in enumerate(stats_lines) if line.startswith(f"  {split}: "))
+    end = next((i for i in range(start + 1, len(stats_lines))
+                if re.match(r"  \S", stats_lines[i])), len(stats_lines))
+    return stats_lines[start:end]
+
+
+@pytest.mark.e2e
+def test_summary_matches_the_examples_and_the_schema(data_run):
+    import tensorflow_data_validation as tfdv
+    text = inspection.summary(data_run.root)
+    examples_dir, per_split = read_split_examples(data_run)
+
+    # Which artifacts: the statistics of this run's Examples, with their span.
+    artifacts = inspection.latest_artifacts(data_run.metadata_path)
+    assert artifacts.examples.uri == examples_dir
+    assert artifacts.statistics.uri.startswith(os.path.join(data_run.pipeline_root,
+                                                            "StatisticsGen"))
+    assert f"  span        {artifacts.span}" in text and artifacts.span >= 1
+    assert f"ExampleStatistics #{artifacts.statistics.id}" in text
+
+    stats = section(text, "Statistics")
+    assert set(per_split) == {"train", "eval", "test"}
+    for split, examples in per_split.items():
+        block = split_block(stats, split)
+        assert block[0] == f"  {split}: {len(examples)} examples"
+        for key in FEATURES:
+            line = row(block, key)
+            assert line.split()[2:4] == [str(len(examples)), "0"], line  # present, missing
+        for key in features.RAW_TEXT_KEYS:
+            lengths = [len(text_of(e, key)) for e in examples]
+            line = row(block, key)
+            assert f"length {min(lengths)}..{max(lengths)} " in line, line
+            chars = Counter(ch for e in examples for ch in text_of(e, key))
+            most = max(chars.values())
+            for ch in [c for c, n in chars.items() if n == most]:
+                assert f"{ch!r} {most}" in line, line
+        for key in features.RAW_INT_KEYS:
+            counts = Counter(int_of(e, key) for e in examples)
+            line = row(block, key)
+            assert f"values {min(counts)}..{max(counts)} " in line, line
+            # Exact per-value counts, recovered from TFDV's histogram buckets.
+            assert line.endswith(", ".join(f"{v}: {n}" for v, n in sorted(counts.items()))), line
+
+    schema_lines = section(text, "Schema")
+    curated = tfdv.load_schema_text(CURATED_SCHEMA)
+    assert "  default environments: TRAINING, SERVING" in schema_lines
+    for feature in curated.feature:
+        line = row(schema_lines, feature.name)
+        assert line.split()[1] == ("BYTES" if feature.name in features.RAW_TEXT_KEYS else "INT")
+        assert (f"min_fraction {feature.presence.min_fraction:g}, "
+                f"min_count {feature.presence.min_count}") in line
+        assert f"  {feature.value_count.min}..{feature.value_count.max}  " in line, line
+        if feature.HasField("int_domain"):
+            assert f"int_domain {feature.int_domain.min}..{feature.int_domain.max}" in line
+        else:
+            [domain] = [d for d in curated.string_domain if d.name == feature.domain]
+            assert line.endswith(f"{domain.name}: " + " ".join(map(repr, domain.value))), line
+        envs = "not in SERVING (in TRAINING)" if feature.name == features.RES else "all ("
+        assert envs in line, line
+
+    assert section(text, "Anomalies") == ["  no anomalies"]
+
+
+@pytest.mark.e2e
+def test_html_report_is_self_contained_and_renders_in_chromium(data_run, tmp_path, capsys):
+    report = tmp_path / "report" / "inspect.html"
+    assert inspection.main(data_run.root, str(report)) == inspection.EXIT_CLEAN
+    out = capsys.readouterr().out
+    assert "no anomalies" in out and str(report) in out
+    page = report.read_text(encoding="utf-8")
+
+    # Nothing is fetched: no scripts, stylesheets, fonts or remote src/href at all.
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", page, re.I)
+    assert "http://" not in page and "https://" not in page
+    assert not re.search(r"<script|<link|<iframe|<img|@import|url\(", page, re.I)
+
+    text_plots = len(features.RAW_TEXT_KEYS) * 3  # per split
+    value_plots = len(FEATURES) * 3  # top characters or int values, per split
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium): "
+                    "the page was checked statically but not rendered")
+    result = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'chromium'}", "--dump-dom",
+         report.as_uri()],
+        capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    dom = result.stdout
+    sections = {}
+    for section_id in html_report.SECTION_IDS:
+        match = re.search(rf'<section id="{section_id}">(.*?)</section>', dom, re.S)
+        assert match, f"section #{section_id} missing from the rendered DOM"
+        sections[section_id] = match.group(1)
+    lengths, values = sections["length-distributions"], sections["value-distributions"]
+    assert len(re.findall(r"<svg\b", lengths)) == text_plots
+    assert len(re.findall(r"<svg\b", values)) == value_plots
+    for key in features.RAW_TEXT_KEYS:
+        assert f"train / {key}: examples by length" in lengths
+        assert f"train / {key}: top values" in values
+    for key in features.RAW_INT_KEYS:
+        assert f"test / {key}: values" in values
+    assert all("<rect" in svg for svg in re.findall(r"<svg\b.*?</svg>", dom, re.S))
+    for key in FEATURES:
+        assert f"<td>{key}</td>" in sections["statistics"]
+        assert f"<td>{key}</td>" in sections["schema"]
+    assert "No anomalies." in sections["anomalies"]
+
+
+@pytest.mark.e2e
+def test_anomalies_of_a_tightened_schema_are_listed(data_run):
+    """The anomaly path without another pipeline: validate this run's statistics against a
+    stricter copy of the curated schema, then format them."""
+    import tensorflow_data_validation as tfdv
+    loaded = inspection.load(data_run.root)
+    curated = tfdv.load_schema_text(CURATED_SCHEMA)
+    # Control: the curated schema itself accepts these statistics.
+    for split in loaded.splits:
+        assert not tfdv.validate_statistics(loaded.statistics[split], curated,
+                                            environment="TRAINING").anomaly_info
+    tight = tfdv.load_schema_text(CURATED_SCHEMA)
+    tfdv.get_feature(tight, features.RES).value_count.max = 1  # results of 2+ characters
+    operators = tfdv.get_domain(tight, features.OP)
+    operators.ClearField("value")
+    operators.value.extend(["x", "y", "+"])  # no '-' or '*'
+    found = {split: tfdv.validate_statistics(loaded.statistics[split], tight,
+                                             environment="TRAINING")
+             for split in loaded.splits}
+    flagged = dataclasses.replace(loaded, anomalies=found)
+    assert flagged.has_anomalies and not loaded.has_anomalies
+
+    lines = section(inspection.format_summary(flagged), "Anomalies")
+    assert "  no anomalies" not in lines
+    assert len(lines) == 2 * len(loaded.splits)
+    for split in loaded.splits:
+        assert any(line.startswith(f"  [{split}] feature 'op': Unexpected string values:")
+                   for line in lines), lines
+        assert any(line.startswith(f"  [{split}] feature 'res': ") and "more values" in line
+                   for line in lines), lines
+    assert any("*" in line for line in lines if "'op'" in line)
+
+    page = html_report.render(flagged)
+    anomalies = re.search(r'<section id="anomalies">(.*?)</section>', page, re.S).group(1)
+    assert f"{2 * len(loaded.splits)} anomalies." in anomalies
+    assert anomalies.count("<tr>") == 1 + 2 * len(loaded.splits)
+    assert "<td>op</td>" in anomalies and "<td>res</td>" in anomalies
+
+
+def test_missing_store_names_the_root(tmp_path, capsys):
+    root = str(tmp_path / "never-run")
+    with pytest.raises(inspection.InspectionError) as error:
+        inspection.latest_artifacts(Paths(root).metadata_path, root)
+    assert str(error.value).startswith(NO_STATISTICS.format(root=root))
+    assert inspection.main(root, str(tmp_path / "r.html")) == inspection.EXIT_NOTHING_TO_INSPECT
+    assert NO_STATISTICS.format(root=root) in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_store_without_statistics_names_the_root(tmp_path):
+    from ml_metadata.metadata_store import metadata_store
+    from ml_metadata.proto import metadata_store_pb2
+    root = str(tmp_path)
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = Paths(root).metadata_path
+    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
+    metadata_store.MetadataStore(config)  # an empty store, as after a run that failed early
+    with pytest.raises(inspection.InspectionError) as error:
+        inspection.summary(root)
+    assert str(error.value).startswith(NO_STATISTICS.format(root=root))
