@@ -31,8 +31,8 @@ def _add_root_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def _cmd_run(args) -> int:
-    from pipeline import beam_args, local_runner
-    config = config_lib.from_args(args.profile, args.overrides)
+    config = config_lib.from_args(args.profile, args.overrides)  # fails fast, before imports
+    from pipeline import beam_args, local_runner, push_report
     paths = Paths(os.path.abspath(args.root))
     pipeline_args = beam_args.local_beam_args(args.workers) + list(args.beam_arg)
     local_runner.show_progress()
@@ -42,6 +42,8 @@ def _cmd_run(args) -> int:
     local_runner.run(config, paths, stage=args.stage, pipeline_args=pipeline_args)
     print(f"arith-tfx: pipeline finished in {time.time() - started:.0f} s; "
           f"outputs under {paths.root} (see `arith-tfx inspect --root {paths.root}`)")
+    if args.stage == "push":
+        print(f"arith-tfx: {push_report.explain(paths.root)}")
     return 0
 
 

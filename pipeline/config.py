@@ -67,6 +67,11 @@ class EvalConfig:
     min_exact_match: float = 0.05
     # A candidate may be at most this much worse than the last blessed model.
     max_exact_match_drop: float = 0.0
+    # ... and its loss (nats per token) at most this much higher.
+    max_loss_increase: float = 0.1
+    # ServingCheck: median latency of one request, and the share of canaries answered right.
+    max_latency_ms: float = 1000.0
+    min_canary_accuracy: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -217,6 +222,11 @@ def _validate(config: PipelineConfig) -> None:
              f"generator.max_val={g.max_val} needs at least {need_dec} result tokens")
     _require(0 <= e.min_exact_match <= 1, "eval.min_exact_match", e.min_exact_match,
              "must be in [0, 1]")
+    _require(e.max_loss_increase >= 0, "eval.max_loss_increase", e.max_loss_increase,
+             "must be at least 0")
+    _require(e.max_latency_ms > 0, "eval.max_latency_ms", e.max_latency_ms, "must be positive")
+    _require(0 <= e.min_canary_accuracy <= 1, "eval.min_canary_accuracy",
+             e.min_canary_accuracy, "must be in [0, 1]")
     _require(0 <= e.max_exact_match_drop <= 1, "eval.max_exact_match_drop",
              e.max_exact_match_drop, "must be in [0, 1]")
 

@@ -3,12 +3,16 @@ import dataclasses
 from typing import List, Optional
 
 from tfx import v1 as tfx
+from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2
 
+from components.atomic_pusher import executor as atomic_pusher
 from components.data_gate.component import DataGate
 from components.sample_generator.component import SampleGenerator
 from components.sample_generator.span_writer import SPAN_PATTERN
+from components.serving_check.component import ServingCheck
 from modules.trainer import MODEL_CONFIG
+from pipeline import evaluation
 from pipeline.config import DataConfig, PipelineConfig
 from pipeline.paths import Paths
 from schema import CURATED_SCHEMA
@@ -69,6 +73,39 @@ def train_components(config: PipelineConfig, data: List) -> List:
     return [transform, trainer]
 
 
+def push_components(config: PipelineConfig, paths: Paths, data: List, train: List) -> List:
+    """Evaluator against thresholds and the last blessed model, ServingCheck, atomic Pusher."""
+    _, example_gen, *_ = data
+    _, trainer = train
+    latest_blessed = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+    evaluator = tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_model=latest_blessed.outputs["model"],
+        eval_config=evaluation.eval_config(config.eval),
+        example_splits=[evaluation_split(config.data)])
+    serving_check = ServingCheck(
+        model=trainer.outputs["model"], max_latency_ms=config.eval.max_latency_ms,
+        min_canary_accuracy=config.eval.min_canary_accuracy)
+    pusher = tfx.components.Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        infra_blessing=serving_check.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=paths.serving_dir)),
+        custom_executor_spec=executor_spec.ExecutorClassSpec(atomic_pusher.Executor))
+    return [latest_blessed, evaluator, serving_check, pusher]
+
+
+def evaluation_split(data: DataConfig) -> str:
+    """The held-out split that gates the push: test when there is one, else eval."""
+    return "test" if data.test_buckets > 0 else "eval"
+
+
 def create_pipeline(config: PipelineConfig, paths: Paths, beam_pipeline_args: List[str],
                     stage: str = "push",
                     metadata_connection_config: Optional[object] = None) -> tfx.dsl.Pipeline:
@@ -77,7 +114,11 @@ def create_pipeline(config: PipelineConfig, paths: Paths, beam_pipeline_args: Li
     config.validate()
     components = data_components(config, paths)
     if STAGES.index(stage) >= STAGES.index("train"):
-        components += train_components(config, components)
+        data = list(components)
+        train = train_components(config, data)
+        components += train
+        if stage == "push":
+            components += push_components(config, paths, data, train)
     return tfx.dsl.Pipeline(
         pipeline_name=config.name,
         pipeline_root=paths.pipeline_root,

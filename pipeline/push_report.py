@@ -1,0 +1,75 @@
+"""After a run: was the model pushed, and if not, which gate stopped it and why."""
+import json
+import os
+from typing import List
+
+from pipeline.metadata import Store, value
+from pipeline.paths import Paths
+
+SERVING_CHECK_REPORT = "report.json"
+
+
+def _slice_name(slice_key) -> str:
+    parts = [f"{s.column}={getattr(s, s.WhichOneof('kind'))}" for s in slice_key.single_slice_keys]
+    return ", ".join(parts) or "overall"
+
+
+def evaluator_reasons(evaluation_uri: str) -> List[str]:
+    """Failed thresholds from TFMA's validation result, one line each."""
+    import tensorflow_model_analysis as tfma
+    result = tfma.load_validation_result(evaluation_uri)
+    reasons = []
+    for per_slice in result.metric_validations_per_slice:
+        for failure in per_slice.failures:
+            metric = failure.metric_key.name + (" change vs. the blessed model"
+                                                if failure.metric_key.is_diff else "")
+            measured = failure.metric_value.double_value.value
+            reasons.append(f"Evaluator: {metric} = {measured:.4f} on slice "
+                           f"{_slice_name(per_slice.slice_key)} fails "
+                           f"{_threshold(failure.metric_threshold)}")
+    return reasons or ([] if result.validation_ok else ["Evaluator: validation failed"])
+
+
+def _threshold(threshold) -> str:
+    if threshold.HasField("value_threshold"):
+        bound = threshold.value_threshold
+        parts = []
+        if bound.HasField("lower_bound"):
+            parts.append(f">= {bound.lower_bound.value:.4f}")
+        if bound.HasField("upper_bound"):
+            parts.append(f"<= {bound.upper_bound.value:.4f}")
+        return "the floor " + " and ".join(parts)
+    if threshold.HasField("change_threshold"):
+        return f"the allowed change {threshold.change_threshold.absolute.value:+.4f}"
+    return str(threshold).replace("\n", " ")
+
+
+def serving_check_reasons(blessing_uri: str) -> List[str]:
+    path = os.path.join(blessing_uri, SERVING_CHECK_REPORT)
+    if not os.path.exists(path):
+        return ["ServingCheck: not blessed (no report)"]
+    with open(path) as f:
+        report = json.load(f)
+    failed = report.get("failures") or ["not blessed"]
+    return [f"ServingCheck: {failure}" for failure in failed]
+
+
+def explain(root: str) -> str:
+    store = Store(Paths(root).metadata_path)
+    pushes = store.artifacts("PushedModel")
+    if not pushes:
+        return "no push recorded"
+    latest = pushes[0]
+    if value(latest, "pushed") == 1:
+        return (f"model pushed as version {value(latest, 'pushed_version')} to "
+                f"{value(latest, 'pushed_destination')}")
+    inputs = store.inputs(store.producer(latest))
+    reasons = []
+    for blessing in inputs.get("model_blessing", []):
+        if value(blessing, "blessed") != 1:
+            evaluation = store.outputs(store.producer(blessing))["evaluation"][0]
+            reasons += evaluator_reasons(evaluation.uri)
+    for blessing in inputs.get("infra_blessing", []):
+        if value(blessing, "blessed") != 1:
+            reasons += serving_check_reasons(blessing.uri)
+    return "model NOT pushed:\n  " + "\n  ".join(reasons or ["no blessing"])
