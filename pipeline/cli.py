@@ -165,8 +165,11 @@ def _user_error(error: BaseException) -> Optional[BaseException]:
 
 
 def _quiet_libraries() -> None:
-    """TF's C++ start-up lines and Google client deprecation notices say nothing to a user."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """TF's C++ start-up lines and Google client deprecation notices say nothing to a user.
+    Set through the environment so that Beam's worker processes inherit it; a user who wants
+    them back sets TF_CPP_MIN_LOG_LEVEL or PYTHONWARNINGS."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning,ignore::DeprecationWarning")
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 

@@ -27,6 +27,9 @@ def show_progress() -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(logging.INFO)
+    for name in ("tensorflow", "absl"):  # they bring their own handlers; route them through ours
+        logging.getLogger(name).handlers = []
+        logging.getLogger(name).propagate = True
 
 
 def run(config: config_lib.PipelineConfig, paths: Paths, stage: str = "push",

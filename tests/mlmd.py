@@ -1,20 +1,14 @@
 """Reading a run's ML Metadata store in tests: executions per pipeline node."""
 from typing import Dict, List
 
-from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-
-def store(metadata_path: str) -> metadata_store.MetadataStore:
-    connection = metadata_store_pb2.ConnectionConfig()
-    connection.sqlite.filename_uri = metadata_path
-    connection.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    return metadata_store.MetadataStore(connection)
+from pipeline.metadata import Store
 
 
 def executions_by_node(metadata_path: str) -> Dict[str, List[metadata_store_pb2.Execution]]:
     """{node id: executions}, oldest first; node contexts are named `<pipeline>.<node id>`."""
-    mlmd = store(metadata_path)
+    mlmd = Store(metadata_path).mlmd
     result = {}
     for context in mlmd.get_contexts_by_type("node"):
         node = context.name.split(".", 1)[1]
