@@ -23,7 +23,8 @@ unit: $(INSTALLED)
 	$(PYTHON) -m pytest -m "not e2e" $(ARGS)
 
 bench: $(INSTALLED)
-	$(PYTHON) bench/generate_bench.py $(ARGS)
+	$(PYTHON) bench/generate_bench.py
+	$(PYTHON) bench/trainer_bench.py
 
 clean:
 	rm -rf arith-tfx-root .pytest_cache

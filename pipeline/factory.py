@@ -59,7 +59,9 @@ def train_components(config: PipelineConfig, data: List) -> List:
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn="modules.transform.preprocessing_fn",
-        custom_config=model_config)
+        custom_config=model_config,
+        # StatisticsGen already describes the raw span; token statistics would cost a Beam pass.
+        disable_statistics=True)
     # Transform must not start on a span that failed validation.
     transform.add_upstream_node(data_gate)
     trainer = tfx.components.Trainer(

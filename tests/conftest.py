@@ -1,4 +1,5 @@
 """Shared fixtures: real pipeline runs on tiny data, made once per test session."""
+import dataclasses
 import os
 
 import pytest
@@ -23,10 +24,21 @@ def data_run(tmp_path_factory) -> paths.Paths:
     return run_pipeline(config.profile("tiny"), str(tmp_path_factory.mktemp("data_run")), "data")
 
 
+@dataclasses.dataclass(frozen=True)
+class TrainRun(paths.Paths):
+    """A run's paths plus the Trainer outputs of that run (later runs add newer ones)."""
+    model_dir: str = ""  # the SavedModel
+    run_dir: str = ""    # TensorBoard logs
+
+
 @pytest.fixture(scope="session")
-def train_run(data_run) -> paths.Paths:
+def train_run(data_run) -> TrainRun:
     """Transform and Trainer of the tiny profile, on top of the data half (which is cached)."""
-    return run_pipeline(config.profile("tiny"), data_run.root, "train")
+    where = run_pipeline(config.profile("tiny"), data_run.root, "train")
+    return TrainRun(where.root,
+                    model_dir=os.path.join(latest_output(where, "Trainer", "model"),
+                                           "Format-Serving"),
+                    run_dir=latest_output(where, "Trainer", "model_run"))
 
 
 def latest_output(where: paths.Paths, component: str, output: str) -> str:

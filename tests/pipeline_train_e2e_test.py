@@ -9,7 +9,6 @@ import tensorflow as tf
 from components.sample_generator import samples
 from modules import export, features
 from tests import mlmd
-from tests.conftest import latest_output
 
 pytestmark = pytest.mark.e2e
 
@@ -35,20 +34,17 @@ def _request(defs, op, res=None):
 
 @pytest.fixture(scope="module")
 def serving_model(train_run):
-    return tf.saved_model.load(os.path.join(latest_output(train_run, "Trainer", "model"),
-                                            "Format-Serving"))
+    return tf.saved_model.load(train_run.model_dir)
 
 
 def test_trainer_runs_after_transform_and_lowers_the_loss(train_run):
     executions = mlmd.executions_by_node(train_run.metadata_path)
     for node in ("Transform", "Trainer"):
         assert mlmd.states(executions[node])[-1] == "COMPLETE", node
-    run_dir = latest_output(train_run, "Trainer", "model_run")
-    losses = _scalars(os.path.join(run_dir, "train"), "epoch_loss")
+    losses = _scalars(os.path.join(train_run.run_dir, "train"), "epoch_loss")
     assert len(losses) == 10, losses
     assert losses[-1] < 0.8 * losses[0], losses
-    assert os.path.exists(os.path.join(latest_output(train_run, "Trainer", "model"),
-                                       "Format-Serving", "saved_model.pb"))
+    assert os.path.exists(os.path.join(train_run.model_dir, "saved_model.pb"))
 
 
 def test_serving_signature_answers_raw_examples_and_rejects_bad_ones(serving_model):

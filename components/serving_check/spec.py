@@ -1,14 +1,29 @@
-"""Keys and ComponentSpec of ServingCheck."""
+"""Keys, file names and ComponentSpec of ServingCheck."""
 from tfx import types
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
+# Input and output keys.
 MODEL = "model"
 BLESSING = "blessing"
+# Execution parameter keys.
 MAX_LATENCY_MS = "max_latency_ms"
 MIN_CANARY_ACCURACY = "min_canary_accuracy"
 TIMEOUT_SECONDS = "timeout_seconds"
 REPEATS = "repeats"
+# Custom properties of the blessing; `blessed` is the one TFX's Pusher reads.
+BLESSED = "blessed"
+CANARIES_CORRECT = "canaries_correct"
+CANARIES_VALID = "canaries_valid"
+P50_MS = "p50_ms"
+MAX_MS = "max_ms"
+FAILED_CHECKS = "failed_checks"
+# Files in the blessing's directory: the same markers as TFX's InfraValidator, and the report.
+BLESSED_FILE = "INFRA_BLESSED"
+NOT_BLESSED_FILE = "INFRA_NOT_BLESSED"
+REPORT = "report.json"
+
+DEFAULTS = {MAX_LATENCY_MS: 1000.0, MIN_CANARY_ACCURACY: 0.0, TIMEOUT_SECONDS: 300, REPEATS: 3}
 
 
 class ServingCheckSpec(types.ComponentSpec):
