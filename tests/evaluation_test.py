@@ -1,7 +1,6 @@
 """TFMA for real on the tiny trained model: the custom metrics per slice equal the means of the
 `evaluate` signature's own per-example outputs, and the thresholds of pipeline.evaluation
 bless or refuse a candidate against a baseline as the Evaluator would."""
-import os
 from collections import defaultdict
 
 import numpy as np
