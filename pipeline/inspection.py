@@ -9,17 +9,20 @@ summary shows exactly what gated the run. Layers, each usable on its own:
   format_summary(inspection) -> str                  the terminal text
   html_report.render(inspection) -> str              the self-contained HTML report
   summary(root) / main(root, html)                   the CLI entry points
+
+ML Metadata is read through `pipeline.metadata.Store`; the per-feature digests of the
+statistics come from `pipeline.statistics_digest`.
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import math
 import os
 import sys
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional
 
 from pipeline.paths import Paths
+from pipeline.statistics_digest import FeatureDigest, digest
 
 STATISTICS_TYPE = "ExampleStatistics"
 SCHEMA_TYPE = "Schema"
@@ -68,58 +71,24 @@ class Artifacts:
 
 
 def _open_store(metadata_path: str, root: str):
-    from ml_metadata.metadata_store import metadata_store
-    from ml_metadata.proto import metadata_store_pb2
-
-    if not os.path.isfile(metadata_path):
-        raise no_statistics_error(root, f"no metadata store at {metadata_path}")
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = metadata_path
-    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+    """The read-only `metadata.Store`, or the InspectionError that names `root`."""
+    from pipeline.metadata import MetadataError, Store
     try:
-        return metadata_store.MetadataStore(config)
+        return Store(metadata_path)
+    except MetadataError as error:  # no store file: nothing has run under this root
+        raise no_statistics_error(root, f"no metadata store at {metadata_path}") from error
     except Exception as error:  # a corrupt or foreign file: say which one
         raise no_statistics_error(
             root, f"cannot open the metadata store {metadata_path}: {error}") from error
 
 
-def _live_of_type(store, type_name: str) -> List:
-    from ml_metadata.proto import metadata_store_pb2
-    try:
-        found = store.get_artifacts_by_type(type_name)
-    except Exception:  # the type was never registered: nothing of it exists yet
-        return []
-    return [a for a in found if a.state == metadata_store_pb2.Artifact.LIVE]
+def _first(artifacts: List) -> Optional[object]:
+    return artifacts[0] if artifacts else None
 
 
-def _newest(artifacts: Sequence) -> Optional[object]:
-    return max(artifacts, key=lambda a: (a.create_time_since_epoch, a.id), default=None)
-
-
-def _linked(store, artifact_id: int, event_type, other_event_type, type_name: str) -> List:
-    """LIVE artifacts of `type_name` linked to `artifact_id` through executions: those
-    executions where `artifact_id` had `event_type` and the other artifact `other_event_type`."""
-    from ml_metadata.proto import metadata_store_pb2
-    execution_ids = {e.execution_id for e in store.get_events_by_artifact_ids([artifact_id])
-                     if e.type == event_type}
-    if not execution_ids:
-        return []
-    other_ids = {e.artifact_id for e in store.get_events_by_execution_ids(sorted(execution_ids))
-                 if e.type == other_event_type}
-    if not other_ids:
-        return []
-    types = {t.id: t.name for t in store.get_artifact_types()}
-    return [a for a in store.get_artifacts_by_id(sorted(other_ids))
-            if types.get(a.type_id) == type_name
-            and a.state == metadata_store_pb2.Artifact.LIVE]
-
-
-def _to_tfx(store, artifact):
-    if artifact is None:
-        return None
-    from tfx.types import artifact_utils
-    [artifact_type] = store.get_artifact_types_by_id([artifact.type_id])
-    return artifact_utils.deserialize_artifact(artifact_type, artifact)
+def _made_by(store, artifact, component: str) -> bool:
+    producer = store.producer(artifact)
+    return producer is not None and store.execution_type(producer).endswith(component)
 
 
 def latest_artifacts(metadata_path: str, root: Optional[str] = None) -> Artifacts:
@@ -130,141 +99,27 @@ def latest_artifacts(metadata_path: str, root: Optional[str] = None) -> Artifact
     newest Schema (if any). Raises InspectionError naming the root when the store or the
     statistics do not exist yet.
     """
-    from ml_metadata.proto import metadata_store_pb2
-    input_event, output_event = metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.OUTPUT
     root = root if root is not None else os.path.dirname(os.path.abspath(metadata_path))
     store = _open_store(metadata_path, root)
-    statistics = _newest(_live_of_type(store, STATISTICS_TYPE))
+    # Transform can write ExampleStatistics too; the data contract is StatisticsGen's.
+    statistics = _first([a for a in store.artifacts(STATISTICS_TYPE)
+                         if _made_by(store, a, "StatisticsGen")])
     if statistics is None:
         raise no_statistics_error(root, f"no {STATISTICS_TYPE} artifact in {metadata_path}")
     # Executions that consumed these statistics and produced anomalies: ExampleValidator.
-    anomalies = _newest(_linked(store, statistics.id, input_event, output_event, ANOMALIES_TYPE))
+    anomalies = _first(store.outputs_of_consumers(statistics, ANOMALIES_TYPE))
     schema = None
     if anomalies is not None:
-        schema = _newest(_linked(store, anomalies.id, output_event, input_event, SCHEMA_TYPE))
+        schema = _first(store.inputs_of_producer(anomalies, SCHEMA_TYPE))
     if schema is None:
-        schema = _newest(_live_of_type(store, SCHEMA_TYPE))
-    examples = _newest(_linked(store, statistics.id, output_event, input_event, EXAMPLES_TYPE))
-    return Artifacts(statistics=_to_tfx(store, statistics), schema=_to_tfx(store, schema),
-                     anomalies=_to_tfx(store, anomalies), examples=_to_tfx(store, examples))
+        schema = _first(store.artifacts(SCHEMA_TYPE))
+    examples = _first(store.inputs_of_producer(statistics, EXAMPLES_TYPE))
 
+    def to_tfx(artifact):
+        return store.to_tfx(artifact) if artifact is not None else None
 
-# ---------------------------------------------------------------- per-feature digests
-
-
-@dataclasses.dataclass(frozen=True)
-class FeatureDigest:
-    """What one split's statistics say about one feature, ready to print or plot."""
-    name: str
-    kind: str  # "text" (bytes, one character per value), "int", "float" or "other"
-    examples: int
-    present: int
-    missing: int
-    min_values: int  # num_values per example; for text features that is the length
-    max_values: int
-    avg_values: float
-    value_min: Optional[float] = None  # numeric features
-    value_max: Optional[float] = None
-    value_mean: Optional[float] = None
-    unique: Optional[int] = None  # text features
-    # (value, count) most frequent first; counts are of values (characters), not examples.
-    top_values: Tuple[Tuple[str, float], ...] = ()
-    # (length label, examples), estimated from TFDV's num_values quantiles.
-    length_histogram: Tuple[Tuple[str, float], ...] = ()
-    # (value label, count) of a numeric feature's values.
-    value_histogram: Tuple[Tuple[str, float], ...] = ()
-
-
-def _kind(feature) -> str:
-    from tensorflow_metadata.proto.v0 import statistics_pb2
-    types = statistics_pb2.FeatureNameStatistics
-    if feature.type in (types.STRING, types.BYTES):
-        return "text"
-    if feature.type == types.INT:
-        return "int"
-    if feature.type == types.FLOAT:
-        return "float"
-    return "other"
-
-
-def _common_stats(feature):
-    which = feature.WhichOneof("stats")
-    if which == "num_stats":
-        return feature.num_stats.common_stats
-    if which == "string_stats":
-        return feature.string_stats.common_stats
-    if which == "bytes_stats":
-        return feature.bytes_stats.common_stats
-    if which == "struct_stats":
-        return feature.struct_stats.common_stats
-    return None
-
-
-def _integer_counts(buckets, lowest: float, highest: float) -> Optional[Dict[int, float]]:
-    """{integer: count} from histogram buckets of integer data, or None if the buckets are
-    too coarse. A bucket [low, high] gives its count to the integers it contains, split
-    evenly; buckets holding no integer are interpolation residue and dropped."""
-    if not buckets or highest - lowest > 60:
-        return None
-    counts: Dict[int, float] = {v: 0.0 for v in range(int(math.floor(lowest)),
-                                                        int(math.ceil(highest)) + 1)}
-    for bucket in buckets:
-        inside = [v for v in counts if bucket.low_value - 1e-9 <= v <= bucket.high_value + 1e-9]
-        for v in inside:
-            counts[v] += bucket.sample_count / len(inside)
-    return counts
-
-
-def _length_histogram(common) -> Tuple[Tuple[str, float], ...]:
-    if common is None or common.max_num_values == 0 and common.min_num_values == 0:
-        return ()
-    counts = _integer_counts(common.num_values_histogram.buckets,
-                             common.min_num_values, common.max_num_values)
-    if counts is None:
-        return tuple((f"{b.low_value:g}-{b.high_value:g}", b.sample_count)
-                     for b in common.num_values_histogram.buckets)
-    return tuple((str(v), c) for v, c in sorted(counts.items()))
-
-
-def _value_histogram(feature) -> Tuple[Tuple[str, float], ...]:
-    from tensorflow_metadata.proto.v0 import statistics_pb2
-    standard = [h for h in feature.num_stats.histograms
-                if h.type == statistics_pb2.Histogram.STANDARD]
-    if not standard:
-        return ()
-    buckets = standard[0].buckets
-    if _kind(feature) == "int":
-        counts = _integer_counts(buckets, feature.num_stats.min, feature.num_stats.max)
-        if counts is not None:
-            return tuple((str(v), c) for v, c in sorted(counts.items()))
-    return tuple((f"{b.low_value:g}-{b.high_value:g}", b.sample_count) for b in buckets)
-
-
-def digest(dataset) -> Dict[str, FeatureDigest]:
-    """{feature: FeatureDigest} of one split's DatasetFeatureStatistics."""
-    result = {}
-    for feature in dataset.features:
-        name = ".".join(feature.path.step) or feature.name
-        common = _common_stats(feature)
-        kind = _kind(feature)
-        present = int(common.num_non_missing) if common is not None else 0
-        fields = dict(
-            name=name, kind=kind, examples=int(dataset.num_examples), present=present,
-            missing=int(dataset.num_examples) - present,
-            min_values=int(common.min_num_values) if common is not None else 0,
-            max_values=int(common.max_num_values) if common is not None else 0,
-            avg_values=float(common.avg_num_values) if common is not None else 0.0,
-            length_histogram=_length_histogram(common))
-        if feature.HasField("num_stats"):
-            fields.update(value_min=feature.num_stats.min, value_max=feature.num_stats.max,
-                          value_mean=feature.num_stats.mean,
-                          value_histogram=_value_histogram(feature))
-        if feature.HasField("string_stats"):
-            stats = feature.string_stats
-            fields.update(unique=int(stats.unique), top_values=tuple(
-                (v.value, v.frequency) for v in stats.top_values))
-        result[name] = FeatureDigest(**fields)
-    return result
+    return Artifacts(statistics=to_tfx(statistics), schema=to_tfx(schema),
+                     anomalies=to_tfx(anomalies), examples=to_tfx(examples))
 
 
 # ---------------------------------------------------------------- everything, loaded

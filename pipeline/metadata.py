@@ -77,6 +77,39 @@ class Store:
         (kind,) = self.mlmd.get_execution_types_by_id([execution.type_id])
         return kind.name
 
+    def _live_newest_first(self, artifacts: List[metadata_store_pb2.Artifact],
+                           type_name: Optional[str]) -> List[metadata_store_pb2.Artifact]:
+        unique = {a.id: a for a in artifacts if a.state == metadata_store_pb2.Artifact.LIVE
+                  and (type_name is None or self.type_name(a) == type_name)}
+        return [unique[i] for i in sorted(unique, reverse=True)]
+
+    def outputs_of_consumers(self, artifact: metadata_store_pb2.Artifact,
+                             type_name: Optional[str] = None
+                             ) -> List[metadata_store_pb2.Artifact]:
+        """Live artifacts (of `type_name`, if given) output by the executions that took
+        `artifact` as an input, newest first: what was made from it."""
+        found = [output for execution in self.consumers(artifact)
+                 for outputs in self.outputs(execution).values() for output in outputs]
+        return self._live_newest_first(found, type_name)
+
+    def inputs_of_producer(self, artifact: metadata_store_pb2.Artifact,
+                           type_name: Optional[str] = None
+                           ) -> List[metadata_store_pb2.Artifact]:
+        """Live artifacts (of `type_name`, if given) input to the execution that output
+        `artifact`, newest first: what it was made from. Empty without a producer."""
+        execution = self.producer(artifact)
+        if execution is None:
+            return []
+        found = [item for inputs in self.inputs(execution).values() for item in inputs]
+        return self._live_newest_first(found, type_name)
+
+    def to_tfx(self, artifact: metadata_store_pb2.Artifact):
+        """The tfx `Artifact` of an MLMD artifact (of its registered class, or of a class
+        TFX makes up on the fly for types it cannot import)."""
+        from tfx.types import artifact_utils  # heavy: only for callers that want tfx objects
+        (kind,) = self.mlmd.get_artifact_types_by_id([artifact.type_id])
+        return artifact_utils.deserialize_artifact(kind, artifact)
+
 
 def value(item, key: str, default=None):
     """A property or custom property of an artifact or execution, as a Python value."""

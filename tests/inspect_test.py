@@ -10,7 +10,8 @@ from collections import Counter
 import pytest
 
 from modules import features
-from pipeline import html_report, inspection
+from pipeline import html_report, inspection, statistics_digest
+from pipeline.metadata import Store
 from pipeline.paths import Paths
 from schema import CURATED_SCHEMA
 
@@ -121,6 +122,32 @@ def test_summary_matches_the_examples_and_the_schema(data_run):
 
 
 @pytest.mark.e2e
+def test_latest_artifacts_are_those_the_example_validator_used(data_run):
+    """The lineage latest_artifacts follows, checked against the executions themselves."""
+    artifacts = inspection.latest_artifacts(data_run.metadata_path)
+    assert [artifacts.statistics.type_name, artifacts.schema.type_name,
+            artifacts.anomalies.type_name, artifacts.examples.type_name] == [
+        inspection.STATISTICS_TYPE, inspection.SCHEMA_TYPE, inspection.ANOMALIES_TYPE,
+        inspection.EXAMPLES_TYPE]
+    store = Store(data_run.metadata_path)
+    [anomalies] = store.mlmd.get_artifacts_by_id([artifacts.anomalies.id])
+    validator = store.producer(anomalies)
+    assert store.execution_type(validator).endswith("ExampleValidator")
+    used = store.inputs(validator)
+    assert [a.id for a in used["statistics"]] == [artifacts.statistics.id]
+    assert [a.id for a in used["schema"]] == [artifacts.schema.id]
+    [statistics] = store.mlmd.get_artifacts_by_id([artifacts.statistics.id])
+    assert [a.id for a in store.inputs(store.producer(statistics))["examples"]] == [
+        artifacts.examples.id]
+    # The generic Store helpers inspection is built on, seen from the other end.
+    assert [a.id for a in store.outputs_of_consumers(statistics, inspection.ANOMALIES_TYPE)
+            ] == [artifacts.anomalies.id]
+    assert store.outputs_of_consumers(statistics, "NoSuchType") == []
+    assert artifacts.examples.id in [a.id for a in store.inputs_of_producer(statistics)]
+    assert store.to_tfx(statistics).uri == artifacts.statistics.uri
+
+
+@pytest.mark.e2e
 def test_html_report_is_self_contained_and_renders_in_chromium(data_run, tmp_path, capsys):
     report = tmp_path / "report" / "inspect.html"
     assert inspection.main(data_run.root, str(report)) == inspection.EXIT_CLEAN
@@ -226,3 +253,51 @@ def test_store_without_statistics_names_the_root(tmp_path):
     with pytest.raises(inspection.InspectionError) as error:
         inspection.summary(root)
     assert str(error.value).startswith(NO_STATISTICS.format(root=root))
+
+
+def test_unreadable_store_names_the_root(tmp_path, capsys):
+    root = str(tmp_path)
+    with open(Paths(root).metadata_path, "w") as garbage:
+        garbage.write("not an sqlite database\n" * 100)
+    with pytest.raises(inspection.InspectionError) as error:
+        inspection.latest_artifacts(Paths(root).metadata_path, root)
+    assert str(error.value).startswith(
+        NO_STATISTICS.format(root=root) + " (cannot open the metadata store")
+    assert inspection.main(root) == inspection.EXIT_NOTHING_TO_INSPECT
+    assert NO_STATISTICS.format(root=root) in capsys.readouterr().err
+
+
+def test_digest_recovers_integer_counts_and_text_lengths():
+    from tensorflow_metadata.proto.v0 import statistics_pb2
+    dataset = statistics_pb2.DatasetFeatureStatistics(num_examples=10)
+    digits = dataset.features.add(type=statistics_pb2.FeatureNameStatistics.INT)
+    digits.path.step.append("x_digits")
+    digits.num_stats.min, digits.num_stats.max, digits.num_stats.mean = 1, 2, 1.4
+    digits.num_stats.common_stats.num_non_missing = 10
+    digits.num_stats.common_stats.min_num_values = 1
+    digits.num_stats.common_stats.max_num_values = 1
+    histogram = digits.num_stats.histograms.add(type=statistics_pb2.Histogram.STANDARD)
+    # TFDV's buckets of integer data: one per integer plus empty interpolation residue.
+    histogram.buckets.add(low_value=1, high_value=1, sample_count=6)
+    histogram.buckets.add(low_value=1.1, high_value=1.9, sample_count=0)
+    histogram.buckets.add(low_value=2, high_value=2, sample_count=4)
+    text = dataset.features.add(type=statistics_pb2.FeatureNameStatistics.BYTES)
+    text.path.step.append("res")
+    common = text.string_stats.common_stats
+    common.num_non_missing, common.min_num_values, common.max_num_values = 8, 1, 3
+    common.avg_num_values = 1.5
+    for low, high, count in [(1, 1, 5), (2, 3, 3)]:
+        common.num_values_histogram.buckets.add(low_value=low, high_value=high,
+                                                sample_count=count)
+    text.string_stats.unique = 2
+    text.string_stats.top_values.add(value="7", frequency=9)
+    text.string_stats.top_values.add(value="-", frequency=3)
+
+    found = statistics_digest.digest(dataset)
+    assert inspection.digest is statistics_digest.digest  # still importable from inspection
+    assert found["x_digits"].kind == "int"
+    assert found["x_digits"].value_histogram == (("1", 6.0), ("2", 4.0))
+    assert inspection.top_values(found["x_digits"]) == "1: 6, 2: 4"
+    assert found["res"].kind == "text" and found["res"].missing == 2
+    assert found["res"].length_histogram == (("1", 5.0), ("2", 1.5), ("3", 1.5))
+    assert inspection.top_values(found["res"], 1) == "'7' 9, ... (1 more)"
