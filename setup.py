@@ -6,7 +6,8 @@ setuptools.setup(
     version="0.1.0",
     description="A TFX pipeline that teaches a small Transformer elementary symbolic arithmetic.",
     python_requires=">=3.10",
-    packages=setuptools.find_packages(include=["arith_tfx", "arith_tfx.*", "components", "components.*", "modules", "modules.*", "pipeline", "pipeline.*", "schema"]),
+    packages=setuptools.find_packages(
+        include=["components", "components.*", "modules", "pipeline", "schema"]),
     package_data={"schema": ["*.pbtxt"]},
     install_requires=[
         "tfx==1.16.0",
