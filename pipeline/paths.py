@@ -1,6 +1,7 @@
 """Where a run keeps its data, artifacts, metadata and served models, all under one root."""
 import dataclasses
 import os
+from typing import List
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,3 +27,13 @@ class Paths:
     def serving_dir(self) -> str:
         """Pushed models in TF Serving's layout: `<version>/saved_model.pb`."""
         return os.path.join(self.root, "serving")
+
+
+def serving_versions(serving_dir: str) -> List[int]:
+    """The complete versions in a serving directory, oldest first (TF Serving's layout).
+    Staging folders of a push in progress are hidden (`.staging-*`) and never listed."""
+    import tensorflow as tf  # gfile reads local and remote (gs://) folders alike
+    if not tf.io.gfile.exists(serving_dir):
+        return []
+    return sorted(int(name.rstrip("/")) for name in tf.io.gfile.listdir(serving_dir)
+                  if name.rstrip("/").isdigit())

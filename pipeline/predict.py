@@ -3,7 +3,7 @@ import os
 import sys
 from typing import Iterable, List, NamedTuple, Optional
 
-from components.atomic_pusher.executor import versions
+from pipeline.paths import serving_versions
 from modules import export, features
 
 
@@ -28,7 +28,7 @@ def parse(line: str):
 
 
 def model_dir(serving_dir: str, version: Optional[str]) -> str:
-    available = versions(serving_dir)
+    available = serving_versions(serving_dir)
     if not available:
         raise PredictionError(f"no pushed model in {serving_dir}: run `arith-tfx run` until "
                               "a model passes validation")

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from components.atomic_pusher.executor import versions
+from pipeline.paths import serving_versions
 from pipeline import config, push_report
 from tests import mlmd
 from tests.conftest import run_pipeline
@@ -29,7 +29,7 @@ def _cli(*args, stdin=""):
 
 
 def test_a_validated_model_is_pushed_atomically(push_run):
-    (version,) = versions(push_run.serving_dir)
+    (version,) = serving_versions(push_run.serving_dir)
     pushed = os.path.join(push_run.serving_dir, str(version))
     assert os.path.exists(os.path.join(pushed, "saved_model.pb"))
     assert [name for name in os.listdir(push_run.serving_dir) if name.startswith(".")] == []
@@ -67,21 +67,21 @@ def test_lineage_names_the_span_and_seed(push_run):
 
 
 def test_impossible_floor_pushes_nothing_and_says_why(push_run):
-    before = versions(push_run.serving_dir)
+    before = serving_versions(push_run.serving_dir)
     strict = config.with_overrides(config.profile("tiny"), ["eval.min_exact_match=1.0"])
     run_pipeline(strict, push_run.root, "push")
-    assert versions(push_run.serving_dir) == before
+    assert serving_versions(push_run.serving_dir) == before
     report = push_report.explain(push_run.root)
     assert report.startswith("model NOT pushed"), report
     assert "exact_match" in report and "floor" in report, report
 
 
 def test_a_model_worse_than_the_blessed_one_is_not_blessed(push_run):
-    before = versions(push_run.serving_dir)
+    before = serving_versions(push_run.serving_dir)
     tiny = config.profile("tiny")
     worse = dataclasses.replace(tiny, model=dataclasses.replace(tiny.model, train_steps=1,
                                                                 warmup_steps=0))
     run_pipeline(worse, push_run.root, "push")
-    assert versions(push_run.serving_dir) == before
+    assert serving_versions(push_run.serving_dir) == before
     report = push_report.explain(push_run.root)
     assert "change vs. the blessed model" in report, report

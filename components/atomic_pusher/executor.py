@@ -14,22 +14,16 @@ from tfx.proto import pusher_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, proto_utils
 
+from pipeline.paths import serving_versions
+
 STAGING_PREFIX = ".staging-"
 REQUIRED_BLESSINGS = (standard_component_specs.MODEL_BLESSING_KEY,
                       standard_component_specs.INFRA_BLESSING_KEY)
 
 
-def versions(serving_dir: str) -> List[int]:
-    """The complete versions in a serving directory, oldest first (TF Serving's layout)."""
-    if not fileio.exists(serving_dir):
-        return []
-    return sorted(int(name.rstrip("/")) for name in fileio.listdir(serving_dir)
-                  if name.rstrip("/").isdigit())
-
-
 def next_version(serving_dir: str) -> int:
     """A Unix timestamp, as TFX's Pusher uses, but always above every existing version."""
-    existing = versions(serving_dir)
+    existing = serving_versions(serving_dir)
     return max(int(time.time()), existing[-1] + 1 if existing else 0)
 
 

@@ -7,6 +7,7 @@ from tfx.types import standard_artifacts, standard_component_specs as keys
 from tfx.utils import proto_utils
 
 from components.atomic_pusher import executor
+from pipeline.paths import serving_versions
 
 
 def _artifact(kind, uri, blessed=None):
@@ -56,7 +57,7 @@ def test_versions_always_increase_even_within_one_second(tmp_path):
     os.makedirs(os.path.join(serving, "99999999999"))
     assert executor.next_version(serving) == 100000000000
     _, _ = _push(tmp_path)
-    assert executor.versions(serving) == [99999999999, 100000000000]
+    assert serving_versions(serving) == [99999999999, 100000000000]
 
 
 @pytest.mark.parametrize("model_blessed,infra_blessed", [(False, True), (True, False)])
