@@ -6,8 +6,6 @@ from modules import features
 # Problem codes, per example, as a bit set: OK (0), or any of these or'ed together.
 UNKNOWN_CHARACTER = 1
 TOO_LONG = 2
-PROBLEMS = {UNKNOWN_CHARACTER: "a character outside the vocabulary",
-            TOO_LONG: "longer than the model accepts"}
 
 
 def as_ragged(values) -> tf.RaggedTensor:

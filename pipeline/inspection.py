@@ -86,11 +86,6 @@ def _first(artifacts: List) -> Optional[object]:
     return artifacts[0] if artifacts else None
 
 
-def _made_by(store, artifact, component: str) -> bool:
-    producer = store.producer(artifact)
-    return producer is not None and store.execution_type(producer).endswith(component)
-
-
 def latest_artifacts(metadata_path: str, root: Optional[str] = None) -> Artifacts:
     """The newest LIVE ExampleStatistics and, through lineage, the ExampleAnomalies that
     ExampleValidator made from them, the Schema it used and the Examples they describe.
@@ -103,7 +98,7 @@ def latest_artifacts(metadata_path: str, root: Optional[str] = None) -> Artifact
     store = _open_store(metadata_path, root)
     # Transform can write ExampleStatistics too; the data contract is StatisticsGen's.
     statistics = _first([a for a in store.artifacts(STATISTICS_TYPE)
-                         if _made_by(store, a, "StatisticsGen")])
+                         if store.made_by(a, "StatisticsGen")])
     if statistics is None:
         raise no_statistics_error(root, f"no {STATISTICS_TYPE} artifact in {metadata_path}")
     # Executions that consumed these statistics and produced anomalies: ExampleValidator.

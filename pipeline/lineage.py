@@ -34,14 +34,6 @@ def _pushed_model(store: Store, version: Optional[str]):
     return pushed[0]
 
 
-def _statistics_of(store: Store, examples):
-    for execution in store.consumers(examples):
-        produced = store.outputs(execution).get("statistics")
-        if produced:
-            return produced[0]
-    return None
-
-
 def _samples_of(store: Store, examples, input_base: str):
     """The generator run whose span ExampleGen ingested (linked by data root and span)."""
     span = value(examples, "span")
@@ -63,7 +55,8 @@ def chain(root: str, version: Optional[str] = None) -> List[Tuple[str, str]]:
     schema = _single(trained_on.get("schema"), "schema")
     examples = _single(store.inputs(store.producer(graph)).get("examples"), "examples")
     example_gen = store.producer(examples)
-    statistics = _statistics_of(store, examples)
+    statistics = next((a for a in store.outputs_of_consumers(examples, "ExampleStatistics")
+                       if store.made_by(a, "StatisticsGen")), None)
     samples = _samples_of(store, examples, value(example_gen, "input_base", ""))
 
     steps = [

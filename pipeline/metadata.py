@@ -83,6 +83,11 @@ class Store:
                   and (type_name is None or self.type_name(a) == type_name)}
         return [unique[i] for i in sorted(unique, reverse=True)]
 
+    def made_by(self, artifact: metadata_store_pb2.Artifact, component: str) -> bool:
+        """Whether a component (by class name, e.g. "StatisticsGen") produced the artifact."""
+        producer = self.producer(artifact)
+        return producer is not None and self.execution_type(producer).endswith(component)
+
     def outputs_of_consumers(self, artifact: metadata_store_pb2.Artifact,
                              type_name: Optional[str] = None
                              ) -> List[metadata_store_pb2.Artifact]:
