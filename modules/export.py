@@ -1,6 +1,10 @@
 """The exported SavedModel: raw tf.Examples in, decoded results out (and a labeled signature
-for evaluation). Decoding starts from a fully blank result and re-masks the least confident
-tokens for `refine_steps` passes (Mask-Predict)."""
+for evaluation). Decoding is `modules.model.decode`: from a fully blank result, then
+`refine_steps` passes; results are read in reading order whatever order the model writes."""
+import dataclasses
+import json
+import os
+
 import tensorflow as tf
 
 from modules import features, model as model_lib, tokens
@@ -12,9 +16,25 @@ TRANSFORM = "transform_features"
 # Serving requests need only the expression; a character list or one whole string each.
 _REQUEST_SPEC = {features.DEFS: tf.io.VarLenFeature(tf.string),
                  features.OP: tf.io.VarLenFeature(tf.string)}
-_DEFS_GRAMMAR = r"x=-?[0-9]+,y=-?[0-9]+|y=-?[0-9]+,x=-?[0-9]+"
-_OP_GRAMMAR = r"[xy][-+*][xy]"
 _INTEGER = r"-?[0-9]+"
+# Longest digit string that int64 holds whatever the digits; longer ones are out of range anyway.
+_SAFE_DIGITS = 18
+
+# Written beside the SavedModel's own files: what the model is and what it was trained on.
+MODEL_INFO = os.path.join("assets.extra", "arith_model.json")
+
+
+def _operand_out_of_range(defs: tf.Tensor, max_val: int) -> tf.Tensor:
+    """bool [B]: defs that follow the grammar and give x or y a magnitude above max_val."""
+    valid = tf.strings.regex_full_match(defs, features.DEFS_GRAMMAR)
+    safe = tf.where(valid, defs, "x=0,y=0")
+    out = tf.zeros_like(valid)
+    for name in ("x", "y"):
+        digits = tf.strings.regex_replace(safe, f".*{name}=-?([0-9]+).*", r"\1")
+        too_long = tf.strings.length(digits) > _SAFE_DIGITS
+        value = tf.strings.to_number(tf.where(too_long, "0", digits), tf.int64)
+        out |= too_long | (value > max_val)
+    return valid & out
 
 
 def _messages(conditions):
@@ -27,33 +47,20 @@ def _messages(conditions):
 class ArithmeticModule(tf.Module):
     """Holds the trained model and the Transform graph; its tf.functions are the signatures."""
 
-    def __init__(self, model, tft_output, config):
+    def __init__(self, model, tft_output, config, max_val: int):
         super().__init__(name="arith")
         self.model = model
         self.tft_layer = tft_output.transform_features_layer()
         self._raw_spec = tft_output.raw_feature_spec()
         self._width_enc, self._width_dec = config.width_enc, config.width_dec
         self._refine_steps = config.refine_steps
+        self._sequential = config.blanking == "prefix"
+        self._reverse = config.reverse_result
+        self._max_val = max_val
 
     def decode(self, enc: tf.RaggedTensor):
-        """Token ids [B, width_dec] and their probabilities, from a fully blank start."""
-        probabilities = tf.nn.softmax(
-            self.model(model_lib.serving_inputs(enc), training=False), axis=-1)
-        ids, confidence = tf.argmax(probabilities, -1), tf.reduce_max(probabilities, -1)
-        for step in range(self._refine_steps):
-            count = self._width_dec * (self._refine_steps - step) // (self._refine_steps + 1)
-            if count == 0:
-                break
-            _, least_sure = tf.math.top_k(-confidence, k=count)
-            remask = tf.reduce_any(tf.one_hot(least_sure, self._width_dec, on_value=True,
-                                              off_value=False, dtype=tf.bool), axis=1)
-            dec = tf.where(remask, tf.constant(features.SPC, tf.int64), ids)
-            probabilities = tf.nn.softmax(self.model(
-                model_lib.serving_inputs(enc, tf.RaggedTensor.from_tensor(dec)),
-                training=False), axis=-1)
-            ids = tf.where(remask, tf.argmax(probabilities, -1), ids)
-            confidence = tf.where(remask, tf.reduce_max(probabilities, -1), confidence)
-        return ids, confidence
+        return model_lib.decode(self.model, enc, self._width_dec, self._refine_steps,
+                                self._sequential)
 
     def _answer_confidence(self, ids, confidence):
         """Product of the token probabilities up to and including the first STP."""
@@ -76,7 +83,7 @@ class ArithmeticModule(tf.Module):
         transformed = self.tft_layer(parsed)
         problem = transformed[features.ENC_PROBLEM]
         ids, confidence = self.decode(tf.RaggedTensor.from_sparse(transformed[features.ENC]))
-        res = tokens.detokenize(ids)
+        res = tokens.detokenize(ids, self._reverse)
         error = _messages([
             (tf.strings.length(defs) == 0, "missing defs"),
             (tf.strings.length(op) == 0, "missing op"),
@@ -84,10 +91,14 @@ class ArithmeticModule(tf.Module):
              "unknown character (allowed: x y = , + - * and digits)"),
             (tf.bitwise.bitwise_and(problem, tokens.TOO_LONG) > 0,
              f"expression longer than {self._width_enc} tokens"),
-            ((tf.strings.length(defs) > 0) & ~tf.strings.regex_full_match(defs, _DEFS_GRAMMAR),
+            ((tf.strings.length(defs) > 0)
+             & ~tf.strings.regex_full_match(defs, features.DEFS_GRAMMAR),
              "defs must define x and y, as x=A,y=B"),
-            ((tf.strings.length(op) > 0) & ~tf.strings.regex_full_match(op, _OP_GRAMMAR),
+            ((tf.strings.length(op) > 0) & ~tf.strings.regex_full_match(op, features.OP_GRAMMAR),
              "op must be x<o>y or y<o>x with o one of + - *"),
+            (_operand_out_of_range(defs, self._max_val),
+             f"operands must be in [-{self._max_val}, {self._max_val}], the range this model "
+             f"was trained on"),
         ])
         failed = tf.strings.length(error) > 0
         answered = ~failed & tf.strings.regex_full_match(res, _INTEGER)
@@ -110,21 +121,41 @@ class ArithmeticModule(tf.Module):
                                       self._width_dec)
         ids, _ = self.decode(enc)
         logits = self.model(model_lib.serving_inputs(enc), training=False)
-        correct = tf.cast(tf.equal(ids, labels), tf.float32)
+        # Scored as served: the tokens up to the first STP, which is all serving returns; token
+        # accuracy counts the label's own positions (its tokens and its STP), not the padding.
+        exact = tf.equal(tokens.detokenize(ids, self._reverse),
+                         tokens.detokenize(labels, self._reverse))
+        in_label = tf.sequence_mask(tokens.until_stop(labels).row_lengths() + 1, self._width_dec)
+        correct = tf.cast(tf.equal(ids, labels) & in_label, tf.float32)
         return {
             "ids": ids,
             "labels": labels,
-            "exact_match": tf.reduce_min(correct, axis=1),
-            "token_accuracy": tf.reduce_mean(correct, axis=1),
+            "exact_match": tf.cast(exact, tf.float32),
+            "token_accuracy": tf.reduce_sum(correct, axis=1) / tf.reduce_sum(
+                tf.cast(in_label, tf.float32), axis=1),
             "loss": tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
                 labels=labels, logits=logits), axis=1),
         }
 
 
-def save(model, tft_output, config, directory: str) -> None:
-    module = ArithmeticModule(model, tft_output, config)
+def save(model, tft_output, config, directory: str, max_val: int) -> None:
+    """Writes the SavedModel and, in its assets.extra, the model config and operand range."""
+    module = ArithmeticModule(model, tft_output, config, max_val)
     tf.saved_model.save(module, directory, signatures={
         SERVING: module.serve.get_concrete_function(),
         EVALUATE: module.evaluate.get_concrete_function(),
         TRANSFORM: module.transform_features.get_concrete_function(),
     })
+    info = {"model": dataclasses.asdict(config), "max_val": max_val}
+    tf.io.gfile.makedirs(os.path.join(directory, os.path.dirname(MODEL_INFO)))
+    with tf.io.gfile.GFile(os.path.join(directory, MODEL_INFO), "w") as f:
+        json.dump(info, f, indent=1, sort_keys=True)
+
+
+def read_info(directory: str) -> dict:
+    """What `save` recorded beside a SavedModel ({} for a model without the record)."""
+    path = os.path.join(directory, MODEL_INFO)
+    if not tf.io.gfile.exists(path):
+        return {}
+    with tf.io.gfile.GFile(path) as f:
+        return json.load(f)

@@ -25,6 +25,10 @@ VOCAB = (" ", ":", "|", "x", "y", "=", ",", "+", "-", "*",
 SPC, SEP, STP = 0, 1, 2
 TOKEN_OF = {ch: i for i, ch in enumerate(VOCAB)}
 
+# The grammar of an expression's text, as serving accepts it.
+DEFS_GRAMMAR = r"x=-?[0-9]+,y=-?[0-9]+|y=-?[0-9]+,x=-?[0-9]+"
+OP_GRAMMAR = r"[xy][-+*][xy]"
+
 # Operators and their codes in the `operation` feature.
 OPERATORS = ("+", "-", "*")
 OPERATION_CODE = {op: i for i, op in enumerate(OPERATORS)}

@@ -83,8 +83,10 @@ class Frames(tf_keras.layers.Layer):
         if tgt is None:
             tgt = tf.RaggedTensor.from_row_lengths(tf.zeros([0], tf.int64), tf.zeros([n], tf.int64))
         tgt = tf.cast(tgt, tf.int64)
-        use = None if training is None or training is False else tf.logical_and(
-            tf.cast(training, tf.bool), tf.equal(n, self.dim_batch))
+        # With context_drop 1 no row ever sees the context: it is neither read nor written.
+        off = training is None or training is False or self.context_drop >= 1
+        use = None if off else tf.logical_and(tf.cast(training, tf.bool),
+                                              tf.equal(n, self.dim_batch))
 
         def no_context():
             zeros = tf.zeros([n], tf.int64)
@@ -126,22 +128,26 @@ class Frames(tf_keras.layers.Layer):
 
 @_register
 class Embed(tf_keras.layers.Layer):
-    """Token embedding scaled by sqrt(dim_hidden) plus a learned position signal per stream.
+    """Token embedding plus a learned position signal per stream.
 
     One layer, shared by encoder and decoder: the token table is common, while the right-aligned
-    encoder window and the decoder positions each have their own position table.
+    encoder window and the decoder positions each have their own position table. With
+    `scale_tokens` (the reference's choice) token vectors start at unit scale per element while
+    the position tables start at 0.02; without it, both start at 0.02.
     """
 
-    def __init__(self, vocab_size, dim_hidden, width_enc, width_dec, **kwargs):
+    def __init__(self, vocab_size, dim_hidden, width_enc, width_dec, scale_tokens=True, **kwargs):
         super().__init__(**kwargs)
         self.vocab_size, self.dim_hidden = vocab_size, dim_hidden
         self.width_enc, self.width_dec = width_enc, width_dec
+        self.scale_tokens = scale_tokens
 
     def build(self, input_shape):
         normal = tf_keras.initializers.RandomNormal
         h = self.dim_hidden
+        token_scale = h**-0.5 if self.scale_tokens else 0.02
         self.emb = self.add_weight(name="emb", shape=(self.vocab_size, h),
-                                   initializer=normal(stddev=h**-0.5))
+                                   initializer=normal(stddev=token_scale))
         self.pos_enc = self.add_weight(name="pos_enc", shape=(self.width_enc, h),
                                        initializer=normal(stddev=0.02))
         self.pos_dec = self.add_weight(name="pos_dec", shape=(self.width_dec, h),
@@ -156,13 +162,16 @@ class Embed(tf_keras.layers.Layer):
         if tokens.shape[-1] is not None and tokens.shape[-1] != pos.shape[0]:
             raise ValueError(f"Embed: stream {stream!r} expects {pos.shape[0]} positions, "
                              f"received tokens of shape {tokens.shape}")
-        y = tf.nn.embedding_lookup(self.emb, tokens) * self.dim_hidden**0.5
-        return y + pos
+        y = tf.nn.embedding_lookup(self.emb, tokens)
+        if self.scale_tokens:
+            y *= self.dim_hidden**0.5
+        return tf.cast(y + pos, self.compute_dtype)
 
     def get_config(self):
         config = super().get_config()
         config.update(vocab_size=self.vocab_size, dim_hidden=self.dim_hidden,
-                      width_enc=self.width_enc, width_dec=self.width_dec)
+                      width_enc=self.width_enc, width_dec=self.width_dec,
+                      scale_tokens=self.scale_tokens)
         return config
 
 
@@ -363,7 +372,8 @@ class Debed(tf_keras.layers.Layer):
 
     def build(self, input_shape):
         self.norm = tf_keras.layers.LayerNormalization(epsilon=_EPSILON, name="norm")
-        self.dbd = tf_keras.layers.Dense(self.vocab_size, name="dbd")
+        # Logits in float32 even under mixed precision, for a stable softmax and loss.
+        self.dbd = tf_keras.layers.Dense(self.vocab_size, name="dbd", dtype="float32")
         super().build(input_shape)
 
     def call(self, x):

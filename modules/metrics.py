@@ -1,7 +1,7 @@
 """TFMA metrics that average the `evaluate` signature's per-example scores.
 
 The exported model decodes inside its `evaluate` signature (Mask-Predict passes included) and
-returns per example `exact_match` (1.0 when the whole decoded result equals the label),
+returns per example `exact_match` (1.0 when the decoded result equals the label),
 `token_accuracy` and `loss`. The signature has no separate label tensor for TFMA: the labels
 live inside the serialized examples it is given. These metrics are therefore the weighted
 means of one of those outputs, read from the predictions, per slice and per model, so that
@@ -108,12 +108,14 @@ class MeanOfOutput(metric_types.Metric):
 
 
 class ExactMatch(MeanOfOutput):
-    """Share of examples whose whole decoded result equals the label."""
+    """Share of examples whose decoded result, read up to its first STP as serving returns it,
+    equals the label."""
     OUTPUT = EXACT_MATCH
 
 
 class TokenAccuracy(MeanOfOutput):
-    """Share of result positions (digits, sign, STP and padding) predicted right."""
+    """Per example, the share of the label's positions (its digits, sign and STP, not the
+    padding after it) predicted right; averaged over examples."""
     OUTPUT = TOKEN_ACCURACY
 
 

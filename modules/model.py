@@ -1,4 +1,6 @@
 """Builds and compiles the sliding-context arithmetic model from a ModelConfig."""
+import dataclasses
+
 import tensorflow as tf
 import tf_keras
 
@@ -25,6 +27,47 @@ def serving_inputs(enc, dec=None):
     return {ENC: enc, DEC: empty if dec is None else tf.cast(dec, tf.int64), TGT: empty}
 
 
+def decode(model, enc, width_dec, refine_steps, sequential=False):
+    """Token ids [B, width_dec] and their probabilities, from a fully blank result.
+
+    Then `refine_steps` more passes. Mask-Predict (sequential False): each pass blanks the least
+    confident positions again (fewer each pass) and predicts them anew with the rest known.
+    Sequential: pass j keeps positions 0..j as predicted and predicts the rest again, so each
+    position is decided knowing the ones before it.
+    """
+    probabilities = tf.nn.softmax(model(serving_inputs(enc), training=False), axis=-1)
+    ids, confidence = tf.argmax(probabilities, -1), tf.reduce_max(probabilities, -1)
+    for step in range(refine_steps):
+        if sequential:
+            if step >= width_dec - 1:
+                break
+            remask = tf.range(width_dec)[None, :] > step
+            remask = tf.broadcast_to(remask, tf.shape(ids))
+        else:
+            count = width_dec * (refine_steps - step) // (refine_steps + 1)
+            if count == 0:
+                break
+            _, least_sure = tf.math.top_k(-confidence, k=count)
+            remask = tf.reduce_any(tf.one_hot(least_sure, width_dec, on_value=True,
+                                              off_value=False, dtype=tf.bool), axis=1)
+        dec = tf.where(remask, tf.constant(SPC, tf.int64), ids)
+        probabilities = tf.nn.softmax(
+            model(serving_inputs(enc, tf.RaggedTensor.from_tensor(dec)), training=False), axis=-1)
+        ids = tf.where(remask, tf.argmax(probabilities, -1), ids)
+        confidence = tf.where(remask, tf.reduce_max(probabilities, -1), confidence)
+    return ids, confidence
+
+
+def for_serving(model, config):
+    """The model in float32: a copy with the same weights when it was trained in mixed
+    precision, so that serving and evaluation are exact and independent of the batch size."""
+    if config.precision == "float32":
+        return model
+    serving = build_model(dataclasses.replace(config, precision="float32"))
+    serving.set_weights(model.get_weights())
+    return serving
+
+
 def learning_rate(config):
     """Linear warmup from 0 to learning_rate, then cosine decay to 0 by train_steps."""
     return tf_keras.optimizers.schedules.CosineDecay(
@@ -32,22 +75,31 @@ def learning_rate(config):
         warmup_target=config.learning_rate, warmup_steps=config.warmup_steps)
 
 
-def build_model(config):
-    """Ragged int64 inputs {enc, dec, tgt} [B, None] -> logits [B, width_dec, len(VOCAB)]."""
+def build_model(config, rate=None):
+    """Ragged int64 inputs {enc, dec, tgt} [B, None] -> logits [B, width_dec, len(VOCAB)].
+
+    rate: the optimizer's learning rate, a float or a schedule; by default warmup then cosine
+    decay over config.train_steps.
+    """
     c = config
+    # Layers take their dtype policy when they are built: set it first, for this model.
+    tf_keras.mixed_precision.set_global_policy(c.precision)
     inputs = {key: tf_keras.Input(shape=(None,), ragged=True, dtype=tf.int64, name=key)
               for key in (ENC, DEC, TGT)}
     ye, enc_len, yd, _ = layers.Frames(c.dim_batch, c.width_enc, c.width_dec, c.context_drop,
                                        name="frames")(inputs[ENC], inputs[DEC], inputs[TGT])
-    embed = layers.Embed(len(VOCAB), c.dim_hidden, c.width_enc, c.width_dec, name="embed")
+    embed = layers.Embed(len(VOCAB), c.dim_hidden, c.width_enc, c.width_dec,
+                         scale_tokens=c.scale_tokens, name="embed")
     stacks = dict(dim_stacks=c.dim_stacks, dim_hidden=c.dim_hidden, dim_heads=c.dim_heads,
                   dim_dense=c.dim_dense, dropout=c.dropout)
     xe = layers.Encode(**stacks, name="encode")(embed(ye, stream="enc"), enc_len)
     xd = layers.Decode(**stacks, name="decode")(embed(yd, stream="dec"), xe, enc_len)
     logits = layers.Debed(len(VOCAB), name="debed")(xd)
     model = tf_keras.Model(inputs=inputs, outputs=logits, name="arith")
+    tf_keras.mixed_precision.set_global_policy("float32")
     model.compile(
-        optimizer=tf_keras.optimizers.Adam(learning_rate(c)),
+        optimizer=tf_keras.optimizers.Adam(learning_rate(c) if rate is None else rate,
+                                           global_clipnorm=c.clip_norm or None),
         loss=tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[tf_keras.metrics.SparseCategoricalAccuracy(name="token_accuracy")])
     return model

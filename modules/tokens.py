@@ -45,13 +45,29 @@ def tokenize(text: tf.Tensor):
     return tf.ragged.map_flat_values(tf.maximum, ids, tf.constant(0, tf.int64)), unknown
 
 
-def detokenize(ids: tf.Tensor) -> tf.Tensor:
-    """Token ids [B, W] -> strings [B]: the characters before the first STP (all if none)."""
+def reverse_rows(ids: tf.RaggedTensor) -> tf.RaggedTensor:
+    """Each ragged row in reverse order: "-12" becomes "21-" (least significant digit first)."""
+    lengths = ids.row_lengths()
+    flipped = tf.reverse_sequence(ids.to_tensor(), lengths, seq_axis=1, batch_axis=0)
+    return tf.RaggedTensor.from_tensor(flipped, lengths=lengths)
+
+
+def until_stop(ids: tf.Tensor) -> tf.RaggedTensor:
+    """Token ids [B, W] -> ragged [B, None]: each row's tokens before its first STP (all if
+    none)."""
     ids = tf.cast(ids, tf.int64)
     width = tf.shape(ids, out_type=tf.int64)[1]
     is_stop = tf.equal(ids, features.STP)
     first_stop = tf.where(tf.reduce_any(is_stop, axis=1),
                           tf.argmax(tf.cast(is_stop, tf.int64), axis=1), width)
-    kept = tf.RaggedTensor.from_tensor(ids, lengths=first_stop)
+    return tf.RaggedTensor.from_tensor(ids, lengths=first_stop)
+
+
+def detokenize(ids: tf.Tensor, reversed_order: bool = False) -> tf.Tensor:
+    """Token ids [B, W] -> strings [B]: the characters before the first STP, in reading order
+    (turned back if the model writes results reversed)."""
+    kept = until_stop(ids)
+    if reversed_order:
+        kept = reverse_rows(kept)
     characters = tf.ragged.map_flat_values(tf.gather, tf.constant(features.VOCAB), kept)
     return tf.strings.reduce_join(characters, axis=1)

@@ -1,18 +1,28 @@
 """Trainer module: `run_fn` trains the sliding-context model on Transform's output and
 exports it with its serving and evaluation signatures."""
+import json
 import logging
 import math
+import os
+from typing import Optional
 
 import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras
 from tfx_bsl.public import tfxio
 
-from modules import export, features, model as model_lib, throughput
+from modules import export, features, model as model_lib, throughput, transform
 from pipeline.config import ModelConfig
 
-# custom_config key under which the factory passes the ModelConfig as a dict.
+# custom_config keys: the ModelConfig as a dict, and the generator's operand bound.
 MODEL_CONFIG = "model"
+MAX_VAL = transform.MAX_VAL
+# Written to the Trainer's model_run folder: how this training started.
+START_REPORT = "start.json"
+# A base model is only warm-started from when these match: they shape the weights or change
+# what the weights mean.
+ARCHITECTURE = ("dim_batch", "dim_hidden", "dim_dense", "dim_heads", "dim_stacks", "width_enc",
+                "width_dec", "reverse_result", "scale_tokens", "enc_layout")
 
 
 def model_inputs(config: ModelConfig):
@@ -36,12 +46,32 @@ def input_fn(files, data_accessor, tft_output, config: ModelConfig, training: bo
         tfxio.TensorFlowDatasetOptions(batch_size=config.dim_batch, drop_final_batch=training,
                                        shuffle=training, num_epochs=None if training else 1),
         tft_output.transformed_metadata.schema)
-    return dataset.map(model_inputs(config), num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.map(model_inputs(config),
+                       num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def epochs_for(steps: int) -> int:
     """About ten progress lines per run, whatever the number of steps."""
     return max(1, min(10, steps))
+
+
+def warm_start(model, config: ModelConfig, base_model: Optional[str]) -> str:
+    """Loads the weights of `base_model` (the last pushed model's SavedModel) into `model` when
+    their architectures match. Returns one line that says what happened."""
+    if not base_model:
+        return "trained from scratch: no pushed model to start from"
+    theirs = export.read_info(base_model).get("model", {})
+    if not theirs:
+        return "trained from scratch: the last pushed model does not record its dimensions"
+    changed = [f"{key} {theirs.get(key)} -> {getattr(config, key)}" for key in ARCHITECTURE
+               if theirs.get(key) != getattr(config, key)]
+    if changed:
+        return ("trained from scratch: the last pushed model's dimensions differ ("
+                + ", ".join(changed) + ")")
+    tf.train.Checkpoint(model=model).read(
+        os.path.join(base_model, "variables", "variables")
+    ).expect_partial().assert_existing_objects_matched()
+    return f"warm-started from the last pushed model ({base_model})"
 
 
 def run_fn(fn_args) -> None:
@@ -51,6 +81,11 @@ def run_fn(fn_args) -> None:
     evaluation = input_fn(fn_args.eval_files, fn_args.data_accessor, tft_output, config, False)
 
     model = model_lib.build_model(config)
+    start = warm_start(model, config, fn_args.base_model)
+    logging.warning("Trainer: %s", start)
+    tf.io.gfile.makedirs(fn_args.model_run_dir)
+    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, START_REPORT), "w") as f:
+        json.dump({"start": start, "base_model": fn_args.base_model or ""}, f)
     epochs = epochs_for(fn_args.train_steps)
     steps_per_epoch = math.ceil(fn_args.train_steps / epochs)
     logging.info("training %d steps of %d examples", fn_args.train_steps, config.dim_batch)
@@ -64,4 +99,6 @@ def run_fn(fn_args) -> None:
             tf_keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch"),
             throughput.Throughput(config.dim_batch, steps_per_epoch, fn_args.model_run_dir)],
         verbose=2)
-    export.save(model, tft_output, config, fn_args.serving_model_dir)
+    export.save(model_lib.for_serving(model, config), tft_output, config,
+                fn_args.serving_model_dir,
+                int(fn_args.custom_config[MAX_VAL]))

@@ -3,16 +3,20 @@
 Outputs per example:
   enc          defs SEP op SEP                      int64, variable length
   enc_problem  0, or UNKNOWN_CHARACTER | TOO_LONG  int64 (defs and op)
-  tgt          res STP                              int64, variable length (not at serving)
+  tgt          res STP                              int64, variable length (not at serving);
+                                                    res reversed if reverse_result
   dec          tgt with some tokens blanked to SPC  int64, variable length (not at serving)
   tgt_problem  as enc_problem, for res              int64 (not at serving)
 
-Blanking schedule (Mask-Predict style): serving starts from a fully blank result, so a
-`full_blank_fraction` of the examples (half by default) are blanked completely; every
-other example draws a rate r uniform in [0, 1) and blanks each token with probability r,
-which teaches the refinement passes to complete partly known results. The randomness is
-stateless, hashed from the example's own text, so a re-run transforms every example
-identically and Transform's cache stays valid.
+Blanking: serving starts from a fully blank result, so a `full_blank_fraction` of the
+examples are blanked completely. The others follow `blanking`:
+  "random"  (Mask-Predict) a rate r uniform in [0, 1), each token blanked with probability r;
+            refinement passes then re-predict the least confident tokens.
+  "prefix"  the first k tokens kept, k uniform in [1, length - 1], the rest blanked; decoding
+            then fixes one position per pass in the model's order (least significant digit
+            first when the result is reversed), so each digit sees the digits before it.
+The randomness is stateless, hashed from the example's own text, so a re-run transforms every
+example identically and Transform's cache stays valid.
 """
 from typing import Any, Dict
 
@@ -21,6 +25,8 @@ import tensorflow as tf
 from modules import features, tokens
 
 _HASH_BUCKETS = 1 << 24
+# custom_config key of the generator's operand bound (the rest is the ModelConfig).
+MAX_VAL = "max_val"
 
 
 def _uniform(keys: tf.Tensor, salt: str) -> tf.Tensor:
@@ -30,18 +36,53 @@ def _uniform(keys: tf.Tensor, salt: str) -> tf.Tensor:
     return tf.cast(hashed, tf.float32) / _HASH_BUCKETS
 
 
-def blank(tgt: tf.RaggedTensor, keys: tf.Tensor, full_blank_fraction: float) -> tf.RaggedTensor:
+BLANKINGS = ("random", "prefix")
+
+
+def blank(tgt: tf.RaggedTensor, keys: tf.Tensor, full_blank_fraction: float,
+          blanking: str = "random") -> tf.RaggedTensor:
     """Replaces a reproducible random subset of each row's tokens with SPC."""
+    if blanking not in BLANKINGS:
+        raise ValueError(f"blanking must be one of {BLANKINGS}, received {blanking!r}")
     fully = _uniform(keys, "full") < full_blank_fraction
-    rate = tf.where(fully, 1.0, _uniform(keys, "rate"))
     row = tgt.value_rowids()
     position = tf.range(tf.size(tgt.flat_values, out_type=tf.int64)) - tf.gather(
         tgt.row_starts(), row)
-    token_keys = tf.strings.join([tf.gather(keys, row), tf.strings.as_string(position)],
-                                 separator="@")
-    blanked = _uniform(token_keys, "token") < tf.gather(rate, row)
+    if blanking == "prefix":
+        lengths = tgt.row_lengths()
+        known = 1 + tf.cast(_uniform(keys, "known") * tf.cast(tf.maximum(lengths - 1, 1),
+                                                               tf.float32), tf.int64)
+        known = tf.where(fully, tf.zeros_like(known), tf.minimum(known, lengths - 1))
+        blanked = position >= tf.gather(known, row)
+    else:
+        rate = tf.where(fully, 1.0, _uniform(keys, "rate"))
+        token_keys = tf.strings.join([tf.gather(keys, row), tf.strings.as_string(position)],
+                                     separator="@")
+        blanked = _uniform(token_keys, "token") < tf.gather(rate, row)
     return tgt.with_flat_values(
         tf.where(blanked, tf.constant(features.SPC, tf.int64), tgt.flat_values))
+
+
+def aligned(defs: tf.Tensor, field: int) -> tf.Tensor:
+    """`x=-5,y=24` -> `x= -5,y= 24` for field 3: each operand right-aligned with SPC in a field
+    of `field` characters, leading zeros dropped, so that each digit of an expression has one
+    fixed place in the right-aligned encoder window. Text off the grammar stays as it is (it is
+    refused later), and so do operands too long for the field (flagged as too long)."""
+    canonical = tf.strings.regex_replace(defs, r"=(-?)0+([0-9])", r"=\1\2")
+    canonical = tf.strings.regex_replace(canonical, r"=-0(,|$)", r"=0\1")
+    names = (tf.strings.substr(canonical, 0, 1),
+             tf.strings.regex_replace(canonical, r".*,([xy])=.*", r"\1"))
+    values = (tf.strings.regex_replace(canonical, r"^[xy]=(-?[0-9]+),.*", r"\1"),
+              tf.strings.regex_replace(canonical, r".*,[xy]=(-?[0-9]+)$", r"\1"))
+    padding = " " * field
+
+    def pad(value):
+        fits = tf.strings.length(value) <= field
+        return tf.where(fits, tf.strings.substr(tf.strings.join([padding, value]), -field, field),
+                        value)
+
+    layout = tf.strings.join([names[0], "=", pad(values[0]), ",", names[1], "=", pad(values[1])])
+    return tf.where(tf.strings.regex_full_match(defs, features.DEFS_GRAMMAR), layout, defs)
 
 
 def _problem(unknown: tf.Tensor, length: tf.Tensor, width: int) -> tf.Tensor:
@@ -61,7 +102,10 @@ def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> D
     width_enc = int(custom_config["width_enc"])
     width_dec = int(custom_config["width_dec"])
     defs, op = tokens.joined(inputs[features.DEFS]), tokens.joined(inputs[features.OP])
-    defs_ids, defs_unknown = tokens.tokenize(defs)
+    shown = defs
+    if custom_config.get("enc_layout", "text") == "aligned":
+        shown = aligned(defs, len(str(-int(custom_config[MAX_VAL]))))
+    defs_ids, defs_unknown = tokens.tokenize(shown)
     op_ids, op_unknown = tokens.tokenize(op)
     enc = _marked(tf.concat([_marked(defs_ids, features.SEP), op_ids], axis=1), features.SEP)
     outputs = {
@@ -71,11 +115,14 @@ def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> D
     if features.RES in inputs:  # absent at serving: the label is what the model predicts
         res = tokens.joined(inputs[features.RES])
         res_ids, res_unknown = tokens.tokenize(res)
+        if custom_config.get("reverse_result", False):
+            res_ids = tokens.reverse_rows(res_ids)
         tgt = _marked(res_ids, features.STP)
         keys = tf.strings.join([defs, op, res], separator=":")
         outputs.update({
             features.TGT: tgt.to_sparse(),
-            features.DEC: blank(tgt, keys, float(custom_config["full_blank_fraction"])).to_sparse(),
+            features.DEC: blank(tgt, keys, float(custom_config["full_blank_fraction"]),
+                                custom_config.get("blanking", "random")).to_sparse(),
             features.TGT_PROBLEM: _problem(res_unknown, tgt.row_lengths(), width_dec),
         })
     return outputs

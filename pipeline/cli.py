@@ -32,13 +32,14 @@ def _add_root_arg(parser: argparse.ArgumentParser) -> None:
 
 def _cmd_run(args) -> int:
     config = config_lib.from_args(args.profile, args.overrides)  # fails fast, before imports
-    from pipeline import beam_args, local_runner, push_report
+    from pipeline import beam_args, factory, local_runner, push_report
     paths = Paths(os.path.abspath(args.root))
+    config = factory.with_span(config, paths)
     pipeline_args = beam_args.local_beam_args(args.workers) + list(args.beam_arg)
     local_runner.show_progress()
     started = time.time()
-    print(f"arith-tfx: running the pipeline (profile {args.profile}, stage {args.stage}) "
-          f"under {paths.root}", flush=True)
+    print(f"arith-tfx: running the pipeline (profile {args.profile}, stage {args.stage}, "
+          f"span {config.generator.span}) under {paths.root}", flush=True)
     local_runner.run(config, paths, stage=args.stage, pipeline_args=pipeline_args)
     print(f"arith-tfx: pipeline finished in {time.time() - started:.0f} s; "
           f"outputs under {paths.root} (see `arith-tfx inspect --root {paths.root}`)")
@@ -55,7 +56,8 @@ def _cmd_generate(args) -> int:
 
     generator = config_lib.GeneratorConfig(
         samples=args.samples, seed=args.seed, shards=args.shards, max_val=args.max_val,
-        ops=tuple(args.ops.split(",")), span=args.span)
+        ops=tuple(args.ops.split(",")),
+        span=args.span or span_writer.next_span(os.path.abspath(args.out)))
     config_lib.validate_generator(generator)
     options = PipelineOptions(beam_args.local_beam_args(args.workers))
     started = time.time()
@@ -123,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="operands are uniform in [-max_val, max_val]")
     generate.add_argument("--ops", default=",".join(defaults.ops),
                           help="comma-separated subset of + - * (default: %(default)s)")
-    generate.add_argument("--span", type=int, default=defaults.span)
+    generate.add_argument("--span", type=int, default=defaults.span,
+                          help="span number (default: the next one under OUT)")
     generate.add_argument("--out", required=True, help="data root; shards go to OUT/span-N/")
     generate.add_argument("--workers", type=int, default=0,
                           help="Beam worker processes (default: one per core)")

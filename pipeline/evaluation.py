@@ -6,8 +6,8 @@ no preprocessing function and no module file; the metrics of modules/metrics.py 
 those scores. Slices are read by TFMA from the raw examples' int features.
 
 Give the result to `tfx.components.Evaluator(examples=..., model=...,
-baseline_model=<LatestBlessedModelStrategy resolver>, eval_config=eval_config(...),
-example_splits=[<held-out split>])`. On the first run there is no blessed model: the
+baseline_model=<LatestPushedModelStrategy resolver>, eval_config=eval_config(...),
+example_splits=[<held-out split>])`. On the first run there is no pushed model: the
 Evaluator then drops the change thresholds (it always rubber-stamps) and only the value
 thresholds decide.
 """
@@ -34,7 +34,7 @@ def _metric(metric_class, *thresholds: tfma.MetricThreshold) -> tfma.MetricConfi
 
 def eval_config(config: EvalConfig) -> tfma.EvalConfig:
     """Exact match must reach the floor and must not fall more than the allowed drop below
-    the last blessed model's; nor may the loss rise more than the allowed increase."""
+    the last pushed model's; nor may the loss rise more than the allowed increase."""
     exact_match_gate = tfma.MetricThreshold(
         value_threshold=tfma.GenericValueThreshold(
             lower_bound={"value": config.min_exact_match}),

@@ -8,10 +8,11 @@ from tfx.proto import example_gen_pb2
 
 from components.atomic_pusher import executor as atomic_pusher
 from components.data_gate.component import DataGate
+from components.latest_pushed_model.strategy import LatestPushedModelStrategy
 from components.sample_generator.component import SampleGenerator
-from components.sample_generator.span_writer import SPAN_PATTERN
+from components.sample_generator.span_writer import SPAN_PATTERN, next_span
 from components.serving_check.component import ServingCheck
-from modules.trainer import MODEL_CONFIG
+from modules.trainer import MAX_VAL, MODEL_CONFIG
 from pipeline import evaluation
 from pipeline.config import DataConfig, PipelineConfig
 from pipeline.paths import Paths
@@ -51,15 +52,27 @@ def data_components(config: PipelineConfig, paths: Paths) -> List:
     return [generator, example_gen, statistics_gen, schema_gen, example_validator, data_gate]
 
 
+def latest_pushed_model() -> tfx.dsl.Resolver:
+    """The model users are served now: the Trainer warm-starts from it, the Evaluator compares
+    the candidate with it."""
+    return tfx.dsl.Resolver(
+        strategy_class=LatestPushedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        pushed_model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.PushedModel),
+    ).with_id("latest_pushed_model_resolver")
+
+
 def train_components(config: PipelineConfig, data: List) -> List:
-    """Transform (tokenizing, blanking) and Trainer (the sliding-context model)."""
+    """The last pushed model, Transform (tokenizing, blanking) and Trainer (the sliding-context
+    model, warm-started from the last pushed one unless model.warm_start is off)."""
     _, example_gen, _, schema_gen, _, data_gate = data
+    pushed = latest_pushed_model()
     model_config = dataclasses.asdict(config.model)
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn="modules.transform.preprocessing_fn",
-        custom_config=model_config,
+        custom_config={**model_config, MAX_VAL: config.generator.max_val},
         # StatisticsGen already describes the raw span; token statistics would cost a Beam pass.
         disable_statistics=True)
     # Transform must not start on a span that failed validation.
@@ -71,23 +84,19 @@ def train_components(config: PipelineConfig, data: List) -> List:
         schema=schema_gen.outputs["schema"],
         train_args=tfx.proto.TrainArgs(num_steps=config.model.train_steps),
         eval_args=tfx.proto.EvalArgs(num_steps=config.model.eval_steps),
-        custom_config={MODEL_CONFIG: model_config})
-    return [transform, trainer]
+        base_model=pushed.outputs["model"] if config.model.warm_start else None,
+        custom_config={MODEL_CONFIG: model_config, MAX_VAL: config.generator.max_val})
+    return [pushed, transform, trainer]
 
 
 def push_components(config: PipelineConfig, paths: Paths, data: List, train: List) -> List:
-    """Evaluator against thresholds and the last blessed model, ServingCheck, atomic Pusher."""
+    """Evaluator against thresholds and the last pushed model, ServingCheck, atomic Pusher."""
     _, example_gen, *_ = data
-    _, trainer = train
-    latest_blessed = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-    ).with_id("latest_blessed_model_resolver")
+    pushed, _, trainer = train
     evaluator = tfx.components.Evaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
-        baseline_model=latest_blessed.outputs["model"],
+        baseline_model=pushed.outputs["model"],
         eval_config=evaluation.eval_config(config.eval),
         example_splits=[evaluation_split(config.data)])
     serving_check = ServingCheck(
@@ -100,7 +109,15 @@ def push_components(config: PipelineConfig, paths: Paths, data: List, train: Lis
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=paths.serving_dir)),
         custom_executor_spec=executor_spec.ExecutorClassSpec(atomic_pusher.Executor))
-    return [latest_blessed, evaluator, serving_check, pusher]
+    return [evaluator, serving_check, pusher]
+
+
+def with_span(config: PipelineConfig, paths: Paths) -> PipelineConfig:
+    """generator.span 0 becomes the next span under the data root: a fresh span each run."""
+    if config.generator.span:
+        return config
+    return dataclasses.replace(config, generator=dataclasses.replace(
+        config.generator, span=next_span(paths.data_root)))
 
 
 def evaluation_split(data: DataConfig) -> str:
@@ -113,7 +130,7 @@ def create_pipeline(config: PipelineConfig, paths: Paths, beam_pipeline_args: Li
                     metadata_connection_config: Optional[object] = None) -> tfx.dsl.Pipeline:
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
-    config.validate()
+    config = with_span(config.validate(), paths)
     components = data_components(config, paths)
     if STAGES.index(stage) >= STAGES.index("train"):
         data = list(components)

@@ -6,7 +6,7 @@ from typing import List, Optional
 from pipeline import beam_args, config as config_lib, factory
 from pipeline.paths import Paths
 
-_PROGRESS = re.compile(r"Component \S+ is (running|finished)|cached execution")
+_PROGRESS = re.compile(r"Component \S+ is (running|finished)|cached execution|^Trainer: ")
 
 
 class _ProgressFilter(logging.Filter):

@@ -3,6 +3,8 @@ import json
 import os
 from typing import List
 
+from modules.trainer import START_REPORT
+from pipeline import quality
 from pipeline.metadata import Store, value
 from pipeline.paths import Paths
 
@@ -21,7 +23,7 @@ def evaluator_reasons(evaluation_uri: str) -> List[str]:
     reasons = []
     for per_slice in result.metric_validations_per_slice:
         for failure in per_slice.failures:
-            metric = failure.metric_key.name + (" change vs. the blessed model"
+            metric = failure.metric_key.name + (" change vs. the last pushed model"
                                                 if failure.metric_key.is_diff else "")
             measured = failure.metric_value.double_value.value
             reasons.append(f"Evaluator: {metric} = {measured:.4f} on slice "
@@ -54,16 +56,32 @@ def serving_check_reasons(blessing_uri: str) -> List[str]:
     return [f"ServingCheck: {failure}" for failure in failed]
 
 
+def training_start(store: Store, model) -> str:
+    """How the Trainer began the model: warm-started, or from scratch and why."""
+    runs = store.outputs(store.producer(model)).get("model_run", [])
+    path = os.path.join(runs[0].uri, START_REPORT) if runs else ""
+    if not path or not os.path.exists(path):
+        return ""
+    with open(path) as f:
+        return json.load(f)["start"]
+
+
 def explain(root: str) -> str:
     store = Store(Paths(root).metadata_path)
     pushes = store.artifacts("PushedModel")
     if not pushes:
         return "no push recorded"
     latest = pushes[0]
+    inputs = store.inputs(store.producer(latest))
+    starts = [training_start(store, model) for model in inputs.get("model", [])]
+    start = "".join(f"\n  the model was {line}" for line in starts if line)
+    for blessing in inputs.get("model_blessing", []):
+        evaluation = store.outputs(store.producer(blessing))["evaluation"][0]
+        start += (f"\n  exact match on the held-out split: "
+                  f"{quality.describe(quality.exact_match(evaluation.uri))}")
     if value(latest, "pushed") == 1:
         return (f"model pushed as version {value(latest, 'pushed_version')} to "
-                f"{value(latest, 'pushed_destination')}")
-    inputs = store.inputs(store.producer(latest))
+                f"{value(latest, 'pushed_destination')}{start}")
     reasons = []
     for blessing in inputs.get("model_blessing", []):
         if value(blessing, "blessed") != 1:
@@ -72,4 +90,4 @@ def explain(root: str) -> str:
     for blessing in inputs.get("infra_blessing", []):
         if value(blessing, "blessed") != 1:
             reasons += serving_check_reasons(blessing.uri)
-    return "model NOT pushed:\n  " + "\n  ".join(reasons or ["no blessing"])
+    return "model NOT pushed:\n  " + "\n  ".join(reasons or ["no blessing"]) + start

@@ -10,7 +10,7 @@ from pipeline.config import ModelConfig
 
 CONFIG = ModelConfig(dim_batch=4, dim_hidden=16, dim_dense=32, dim_heads=2, dim_stacks=1,
                      width_enc=24, width_dec=6, warmup_steps=5, train_steps=60,
-                     learning_rate=1e-2, context_drop=0.5)
+                     learning_rate=1e-2, context_drop=0.5, precision="float32")
 
 # (defs, op, result): enc = defs SEP op SEP, tgt = result STP.
 SAMPLES = [("x=3,y=-4", "x*y", "-12"), ("x=7,y=2", "x+y", "9"), ("x=5,y=8", "x-y", "-3"),
@@ -82,3 +82,18 @@ def test_saves_and_reloads(model, tmp_path):
     assert reloaded.get_layer("frames").get_config() == model.get_layer("frames").get_config()
     raw = tf.saved_model.load(path)
     np.testing.assert_allclose(raw(inputs, training=False).numpy(), expected, atol=1e-5)
+
+
+def test_a_mixed_precision_model_is_served_in_float32():
+    import dataclasses
+    mixed_config = dataclasses.replace(CONFIG, precision="mixed_bfloat16")
+    mixed = arith.build_model(mixed_config)
+    assert mixed.get_layer("encode").compute_dtype == "bfloat16"
+    served = arith.for_serving(mixed, mixed_config)
+    assert served.get_layer("encode").compute_dtype == "float32"
+    for ours, theirs in zip(served.get_weights(), mixed.get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
+    inputs = arith.serving_inputs(features(SAMPLES)[ENC])
+    np.testing.assert_allclose(served(inputs, training=False).numpy(),
+                               mixed(inputs, training=False).numpy(), atol=0.1)
+    assert arith.for_serving(served, CONFIG) is served

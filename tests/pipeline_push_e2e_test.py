@@ -1,5 +1,5 @@
 """The whole pipeline, generator to Pusher, on tiny data: a push, a refused push under an
-impossible floor, a refused push of a model worse than the blessed one; then predict and
+impossible floor, a refused push of a model worse than the pushed one; then predict and
 lineage on what was pushed."""
 import dataclasses
 import os
@@ -33,7 +33,9 @@ def test_a_validated_model_is_pushed_atomically(push_run):
     pushed = os.path.join(push_run.serving_dir, str(version))
     assert os.path.exists(os.path.join(pushed, "saved_model.pb"))
     assert [name for name in os.listdir(push_run.serving_dir) if name.startswith(".")] == []
-    assert push_report.explain(push_run.root).startswith(f"model pushed as version {version}")
+    report = push_report.explain(push_run.root)
+    assert report.startswith(f"model pushed as version {version}"), report
+    assert "trained from scratch: no pushed model to start from" in report, report
     executions = mlmd.executions_by_node(push_run.metadata_path)
     for node in ("Evaluator", "ServingCheck", "Pusher"):
         assert mlmd.states(executions[node])[-1] == "COMPLETE", node
@@ -74,14 +76,19 @@ def test_impossible_floor_pushes_nothing_and_says_why(push_run):
     report = push_report.explain(push_run.root)
     assert report.startswith("model NOT pushed"), report
     assert "exact_match" in report and "floor" in report, report
+    # Continuous training: this run's Trainer started from the model pushed before.
+    assert "warm-started from the last pushed model" in report, report
 
 
-def test_a_model_worse_than_the_blessed_one_is_not_blessed(push_run):
+def test_a_model_worse_than_the_pushed_one_is_not_blessed(push_run):
     before = serving_versions(push_run.serving_dir)
     tiny = config.profile("tiny")
-    worse = dataclasses.replace(tiny, model=dataclasses.replace(tiny.model, train_steps=1,
-                                                                warmup_steps=0))
+    # Other dimensions: no warm start possible, so one step from scratch.
+    worse = dataclasses.replace(tiny, model=dataclasses.replace(
+        tiny.model, train_steps=1, warmup_steps=0, dim_hidden=8))
     run_pipeline(worse, push_run.root, "push")
     assert serving_versions(push_run.serving_dir) == before
     report = push_report.explain(push_run.root)
-    assert "change vs. the blessed model" in report, report
+    assert "change vs. the last pushed model" in report, report
+    assert "trained from scratch: the last pushed model's dimensions differ " \
+           "(dim_hidden 16 -> 8)" in report, report

@@ -84,8 +84,59 @@ def test_evaluate_signature_scores_labeled_examples(serving_model):
     out = evaluate(examples=tf.constant([_request(s.defs, s.op, s.res) for s in drawn]))
     assert out["labels"].shape == out["ids"].shape == (16, 5)
     labels = out["labels"].numpy()
-    assert [features.VOCAB[t] for t in labels[0][:len(drawn[0].res)]] == list(drawn[0].res)
+    # The model writes results least significant digit first (the tiny profile as the default).
+    for row, sample in enumerate(drawn):
+        length = len(sample.res)
+        assert [features.VOCAB[t] for t in labels[row][:length]] == list(reversed(sample.res))
+        assert labels[row][length] == features.STP
     exact = out["exact_match"].numpy()
     assert set(np.unique(exact)) <= {0.0, 1.0}
-    np.testing.assert_array_equal(exact, (out["ids"].numpy() == labels).all(axis=1))
+    # Whole result up to the first STP; what follows the STP is not part of the answer.
+    ids = out["ids"].numpy()
+    expected = [list(ids[row][:len(s.res) + 1]) == list(labels[row][:len(s.res) + 1])
+                for row, s in enumerate(drawn)]
+    np.testing.assert_array_equal(exact, expected)
     assert (out["loss"].numpy() > 0).all()
+
+
+def test_operands_outside_the_trained_range_get_an_error_naming_it(serving_model, train_run):
+    max_val = export.read_info(train_run.model_dir)["max_val"]
+    assert max_val == 9  # the tiny profile's generator.max_val, recorded with the model
+    serve = serving_model.signatures[export.SERVING]
+    requests = [_request("x=12,y=3", "x+y"), _request("y=-10,x=1", "x*y"),
+                _request("x=123456789,y=987654321", "x*y"), _request("x=-9,y=9", "x*y")]
+    out = serve(examples=tf.constant(requests))
+    errors = [e.decode() for e in out["error"].numpy()]
+    for bad in range(3):
+        assert "operands must be in [-9, 9]" in errors[bad], errors[bad]
+        assert out["res"].numpy()[bad] == b""
+    assert "operands must be" not in errors[3]
+
+
+def test_served_results_and_the_evaluator_agree_per_example(serving_model):
+    """exact_match is 1 exactly where serving's `res` equals the label: labels are set to what
+    serving answered for half of the examples, and to something else for the other half."""
+    serve = serving_model.signatures[export.SERVING]
+    evaluate = serving_model.signatures[export.EVALUATE]
+    drawn = samples.generate(40, 9, ("+", "-", "*"), samples.shard_rng(5, 0))
+    served = serve(examples=tf.constant([_request(s.defs, s.op) for s in drawn]))["res"].numpy()
+    answered = [res.decode() for res in served]
+    labels = [res if i % 2 == 0 and res.lstrip("-").isdigit() else str(int(s.res) + 1000 + i)
+              for i, (res, s) in enumerate(zip(answered, drawn))]
+    wide = [len(label) < 5 for label in labels]  # tiny profile: width_dec 5, STP included
+    scored = evaluate(examples=tf.constant(
+        [_request(s.defs, s.op, label) for s, label, fits in zip(drawn, labels, wide) if fits]))
+    expected = [float(res == label) for res, label, fits in zip(answered, labels, wide) if fits]
+    assert sum(expected) >= 5, "too few served answers were integers to compare"
+    np.testing.assert_array_equal(scored["exact_match"].numpy(), expected)
+
+
+def test_token_accuracy_counts_the_label_and_its_stop_not_the_padding(serving_model):
+    evaluate = serving_model.signatures[export.EVALUATE]
+    drawn = samples.generate(16, 9, ("+", "-", "*"), samples.shard_rng(6, 0))
+    out = evaluate(examples=tf.constant([_request(s.defs, s.op, s.res) for s in drawn]))
+    ids, labels = out["ids"].numpy(), out["labels"].numpy()
+    for row, sample in enumerate(drawn):
+        length = len(sample.res) + 1  # the result and its STP
+        expected = float(np.mean(ids[row][:length] == labels[row][:length]))
+        assert out["token_accuracy"].numpy()[row] == pytest.approx(expected), row

@@ -1,4 +1,5 @@
 """preprocessing_fn on tiny data through tf.Transform's Beam implementation."""
+import dataclasses
 import functools
 
 import tensorflow as tf
@@ -9,7 +10,9 @@ from components.sample_generator import samples
 from modules import features, tokens, transform
 from pipeline.config import ModelConfig
 
-CONFIG = ModelConfig(width_enc=16, width_dec=5)
+# The text layout and Mask-Predict blanking; tests that need others replace them.
+CONFIG = ModelConfig(width_enc=16, width_dec=5, enc_layout="text", blanking="random",
+                     full_blank_fraction=0.5, reverse_result=False)
 _TEXT = tf.io.VarLenFeature(tf.string)
 TRAINING_SPEC = {features.DEFS: _TEXT, features.OP: _TEXT, features.RES: _TEXT}
 SERVING_SPEC = {features.DEFS: _TEXT, features.OP: _TEXT}
@@ -24,7 +27,8 @@ def _row(defs, op, res=None):
 
 def _transform(rows, spec, config=CONFIG, tmp_dir="/tmp"):
     metadata = dataset_metadata.DatasetMetadata.from_feature_spec(spec)
-    fn = functools.partial(transform.preprocessing_fn, custom_config=config.__dict__)
+    fn = functools.partial(transform.preprocessing_fn,
+                           custom_config={**dataclasses.asdict(config), transform.MAX_VAL: 99})
     with tft_beam.Context(temp_dir=tmp_dir, force_tf_compat_v1=False):
         (transformed, _), _ = (rows, metadata) | tft_beam.AnalyzeAndTransformDataset(
             fn, output_record_batches=False)
@@ -44,6 +48,18 @@ def test_tokens_follow_the_reference_vocabulary(tmp_path):
     dec = list(out[features.DEC])
     assert len(dec) == 3
     assert all(d in (features.SPC, t) for d, t in zip(dec, out[features.TGT]))
+
+
+def test_reversed_results_put_the_least_significant_digit_first(tmp_path):
+    reversed_config = dataclasses.replace(CONFIG, reverse_result=True)
+    rows = [_row("x=-12,y=2", "x*y", "-24"), _row("x=5,y=5", "x+y", "10")]
+    outputs = _transform(rows, TRAINING_SPEC, reversed_config, tmp_dir=str(tmp_path))
+    assert [list(out[features.TGT]) for out in outputs] == [
+        _ids("42-") + [features.STP], _ids("01") + [features.STP]]
+    # Serving turns them back: users read "-24" and "10".
+    padded = tf.constant([_ids("42-") + [features.STP, features.SPC],
+                          _ids("01") + [features.STP] * 3])
+    assert tokens.detokenize(padded, reversed_order=True).numpy().tolist() == [b"-24", b"10"]
 
 
 def test_blanking_is_reproducible_and_includes_fully_blank_results(tmp_path):
@@ -93,3 +109,18 @@ def test_detokenize_stops_at_the_first_stop_token():
     ids = tf.constant([_ids("-12") + [features.STP, 5], _ids("7") + [features.STP] * 4,
                        _ids("12345")])
     assert tokens.detokenize(ids).numpy().tolist() == [b"-12", b"7", b"12345"]
+
+
+def test_aligned_layout_gives_every_digit_a_fixed_place():
+    defs = tf.constant(["x=-5,y=24", "y=007,x=-0", "x=1234,y=1", "x=3"])
+    assert transform.aligned(defs, 3).numpy().tolist() == [
+        b"x= -5,y= 24", b"y=  7,x=  0", b"x=1234,y=  1", b"x=3"]
+
+
+def test_aligned_encoder_inputs_have_one_length(tmp_path):
+    config = dataclasses.replace(CONFIG, enc_layout="aligned")
+    rows = [_row("x=-12,y=24", "y+x", "12"), _row("y=3,x=0", "x*y", "0")]
+    outputs = _transform(rows, TRAINING_SPEC, config, tmp_dir=str(tmp_path))
+    assert list(outputs[1][features.ENC]) == _ids("y=  3,x=  0") + [features.SEP] + _ids(
+        "x*y") + [features.SEP]
+    assert len(outputs[0][features.ENC]) == len(outputs[1][features.ENC]) == 16

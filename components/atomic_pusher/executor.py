@@ -14,6 +14,7 @@ from tfx.proto import pusher_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, proto_utils
 
+from components.latest_pushed_model.strategy import PUSHED_MODEL_ID
 from pipeline.paths import serving_versions
 
 STAGING_PREFIX = ".staging-"
@@ -73,3 +74,6 @@ class Executor(tfx_pusher.Executor):
         io_utils.copy_dir(model_path, model_push.uri)
         self._MarkPushed(model_push, pushed_destination=os.path.join(serving_dir, version),
                          pushed_version=version)
+        # Which Model this is, for LatestPushedModelStrategy (warm starts, the baseline).
+        model = artifact_utils.get_single_instance(input_dict[standard_component_specs.MODEL_KEY])
+        model_push.set_int_custom_property(PUSHED_MODEL_ID, model.id)

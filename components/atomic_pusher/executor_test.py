@@ -21,6 +21,7 @@ def _artifact(kind, uri, blessed=None):
 
 def _push(tmp_path, model_blessed=True, infra_blessed=True, inputs=None):
     model = _artifact(standard_artifacts.Model, str(tmp_path / "model"))
+    model.id = 41
     serving = os.path.join(model.uri, "Format-Serving")
     os.makedirs(os.path.join(serving, "variables"), exist_ok=True)
     open(os.path.join(serving, "saved_model.pb"), "wb").write(b"graph")
@@ -48,6 +49,7 @@ def test_blessed_model_lands_whole_in_a_new_version(tmp_path):
     assert version.isdigit()
     assert pushed.get_int_custom_property("pushed") == 1
     assert pushed.get_string_custom_property("pushed_version") == version
+    assert pushed.get_int_custom_property("pushed_model_id") == 41
     assert open(os.path.join(serving, version, "saved_model.pb"), "rb").read() == b"graph"
     assert os.path.exists(os.path.join(serving, version, "variables", "variables.index"))
 

@@ -25,9 +25,10 @@ def _apply(operator: str, x: int, y: int) -> int:
     return {"+": x + y, "-": x - y, "*": x * y}[operator]
 
 
-def shard_rng(seed: int, shard: int) -> np.random.Generator:
-    """Randomness keyed by (seed, shard) only, so any worker reproduces any shard exactly."""
-    return np.random.default_rng(np.random.SeedSequence([seed, shard]))
+def shard_rng(seed: int, shard: int, span: int = 0) -> np.random.Generator:
+    """Randomness keyed by (seed, span, shard) only, so any worker reproduces any shard exactly
+    and every span of a continuous-training series holds new samples."""
+    return np.random.default_rng(np.random.SeedSequence([seed, span, shard]))
 
 
 def generate(count: int, max_val: int, ops: Sequence[str], rng: np.random.Generator) -> List[Sample]:
@@ -68,7 +69,7 @@ def to_example(sample: Sample) -> bytes:
     return example.SerializeToString(deterministic=True)
 
 
-def shard_examples(seed: int, shard: int, count: int, max_val: int,
+def shard_examples(seed: int, span: int, shard: int, count: int, max_val: int,
                    ops: Sequence[str]) -> Iterator[bytes]:
-    for sample in generate(count, max_val, ops, shard_rng(seed, shard)):
+    for sample in generate(count, max_val, ops, shard_rng(seed, shard, span)):
         yield to_example(sample)

@@ -25,6 +25,15 @@ def span_dir(data_root: str, span: int) -> str:
     return os.path.join(data_root, f"span-{span}")
 
 
+def next_span(data_root: str) -> int:
+    """One past the newest complete span under data_root (1 for an empty root)."""
+    if not tf.io.gfile.exists(data_root):
+        return 1
+    spans = [int(name.rstrip("/")[len("span-"):]) for name in tf.io.gfile.listdir(data_root)
+             if name.startswith("span-") and name.rstrip("/")[len("span-"):].isdigit()]
+    return max(spans, default=0) + 1
+
+
 def shard_name(index: int, shards: int) -> str:
     return f"data-{index:05d}-of-{shards:05d}{SHARD_SUFFIX}"
 
@@ -53,7 +62,8 @@ class _WriteShard(beam.DoFn):
         index, count = shard
         path = os.path.join(self._out_dir, shard_name(index, self._config.shards))
         with tf.io.TFRecordWriter(path, options="GZIP") as writer:
-            for example in samples.shard_examples(self._config.seed, index, count,
+            for example in samples.shard_examples(self._config.seed, self._config.span, index,
+                                                  count,
                                                   self._config.max_val, self._config.ops):
                 writer.write(example)
         self._written.inc(count)

@@ -50,6 +50,7 @@ class Canary(NamedTuple):
         return repr(key if len(key) <= 32 else key[:29] + "...")
 
 
+# Operands within [-9, 9], the narrowest range a profile trains on (tiny).
 VALID = (
     Canary("x=3,y=-4", "x*y", "-12"),
     Canary("y=-8,x=-9", "y*x", "72"),
@@ -57,8 +58,8 @@ VALID = (
     Canary("x=4,y=-3", "y-x", "-7"),
     Canary("x=5,y=6", "y+x", "11"),
     Canary("y=9,x=0", "x+y", "9"),
-    Canary("y=12,x=-3", "x+y", "9", per_character=True),
-    Canary("x=-15,y=6", "x-y", "-21", per_character=True),
+    Canary("y=8,x=-3", "x+y", "5", per_character=True),
+    Canary("x=-5,y=6", "x-y", "-11", per_character=True),
 )
 MALFORMED = (
     Canary("x=3,y=4?", "x+y", rejection="unknown character"),
@@ -67,6 +68,8 @@ MALFORMED = (
     Canary("", "x*y", rejection="missing defs"),
     Canary("x=3", "x*y", rejection="defs must define x and y"),
     Canary("x=" + "9" * 200 + ",y=1", "x+y", rejection="longer than"),
+    # Beyond generator.max_val's own limit (10**9), so outside every model's trained range.
+    Canary("x=10000000000,y=1", "x*y", rejection="operands must be in"),
 )
 ALL = VALID + MALFORMED
 

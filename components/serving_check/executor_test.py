@@ -26,6 +26,8 @@ _ERRORS = (  # the first that holds is the error, as in modules/export.py
      "defs must define x and y, as x=A,y=B"),
     (lambda d, o: ~tf.strings.regex_full_match(o, r"[xy][-+*][xy]"),
      "op must be x<o>y or y<o>x with o one of + - *"),
+    (lambda d, o: tf.strings.regex_full_match(d, r".*[0-9]{3,}.*"),
+     "operands must be in [-99, 99], the range this model was trained on"),
 )
 
 
