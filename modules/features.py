@@ -27,7 +27,7 @@ TOKEN_OF = {ch: i for i, ch in enumerate(VOCAB)}
 
 # The grammar of an expression's text, as serving accepts it.
 DEFS_GRAMMAR = r"x=-?[0-9]+,y=-?[0-9]+|y=-?[0-9]+,x=-?[0-9]+"
-OP_GRAMMAR = r"[xy][-+*][xy]"
+OP_GRAMMAR = r"x[-+*]y|y[-+*]x"
 
 # Operators and their codes in the `operation` feature.
 OPERATORS = ("+", "-", "*")

@@ -63,11 +63,14 @@ def blank(tgt: tf.RaggedTensor, keys: tf.Tensor, full_blank_fraction: float,
         tf.where(blanked, tf.constant(features.SPC, tf.int64), tgt.flat_values))
 
 
-def aligned(defs: tf.Tensor, field: int) -> tf.Tensor:
+def aligned(defs: tf.Tensor, field: int, op: tf.Tensor = None) -> tf.Tensor:
     """`x=-5,y=24` -> `x= -5,y= 24` for field 3: each operand right-aligned with SPC in a field
     of `field` characters, leading zeros dropped, so that each digit of an expression has one
-    fixed place in the right-aligned encoder window. Text off the grammar stays as it is (it is
-    refused later), and so do operands too long for the field (flagged as too long)."""
+    fixed place in the right-aligned encoder window. With `op`, the definitions come in the order
+    the operation uses them (`x=-5,y=24` with `y-x` gives `y= 24,x= -5`): the order of the
+    definitions means nothing, and this way the left operand's digits always sit in the same
+    places. Text off the grammar stays as it is (it is refused later), and so do operands too
+    long for the field (flagged as too long)."""
     canonical = tf.strings.regex_replace(defs, r"=(-?)0+([0-9])", r"=\1\2")
     canonical = tf.strings.regex_replace(canonical, r"=-0(,|$)", r"=0\1")
     names = (tf.strings.substr(canonical, 0, 1),
@@ -81,7 +84,13 @@ def aligned(defs: tf.Tensor, field: int) -> tf.Tensor:
         return tf.where(fits, tf.strings.substr(tf.strings.join([padding, value]), -field, field),
                         value)
 
-    layout = tf.strings.join([names[0], "=", pad(values[0]), ",", names[1], "=", pad(values[1])])
+    first, second = (names[0], pad(values[0])), (names[1], pad(values[1]))
+    if op is not None:
+        swap = (tf.strings.regex_full_match(op, features.OP_GRAMMAR)
+                & tf.not_equal(tf.strings.substr(op, 0, 1), names[0]))
+        first, second = ([tf.where(swap, b, a) for a, b in zip(first, second)],
+                         [tf.where(swap, a, b) for a, b in zip(first, second)])
+    layout = tf.strings.join([first[0], "=", first[1], ",", second[0], "=", second[1]])
     return tf.where(tf.strings.regex_full_match(defs, features.DEFS_GRAMMAR), layout, defs)
 
 
@@ -104,7 +113,7 @@ def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> D
     defs, op = tokens.joined(inputs[features.DEFS]), tokens.joined(inputs[features.OP])
     shown = defs
     if custom_config.get("enc_layout", "text") == "aligned":
-        shown = aligned(defs, len(str(-int(custom_config[MAX_VAL]))))
+        shown = aligned(defs, len(str(-int(custom_config[MAX_VAL]))), op)
     defs_ids, defs_unknown = tokens.tokenize(shown)
     op_ids, op_unknown = tokens.tokenize(op)
     enc = _marked(tf.concat([_marked(defs_ids, features.SEP), op_ids], axis=1), features.SEP)

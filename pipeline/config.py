@@ -64,7 +64,7 @@ class ModelConfig:
     # Gradients are rescaled to at most this global norm; 0 turns clipping off.
     clip_norm: float = 0.0
     warmup_steps: int = 100
-    train_steps: int = 5000
+    train_steps: int = 6500
     # Start from the last pushed model's weights when its dimensions match (continuous training).
     warm_start: bool = True
     eval_steps: int = 10

@@ -51,7 +51,8 @@ def test_serving_signature_answers_raw_examples_and_rejects_bad_ones(serving_mod
     serve = serving_model.signatures[export.SERVING]
     requests = [_request("x=3,y=-4", "x*y"), _request("x=3,y=4?", "x+y"),
                 _request("x=3", "x*y"), _request("x=3,y=4", ""),
-                _request("x=1234567890123456,y=4", "x*y"), _request("y=1,x=2", "y-x")]
+                _request("x=1234567890123456,y=4", "x*y"), _request("y=1,x=2", "y-x"),
+                _request("x=1,y=2", "x*x")]
     out = {k: v.numpy() for k, v in serve(examples=tf.constant(requests)).items()}
     assert set(out) == {"res", "confidence", "error"}
     errors = [e.decode() for e in out["error"]]
@@ -59,6 +60,7 @@ def test_serving_signature_answers_raw_examples_and_rejects_bad_ones(serving_mod
     assert "defs must define x and y" in errors[2]
     assert "missing op" in errors[3]
     assert "longer than" in errors[4]
+    assert "op must be x<o>y or y<o>x" in errors[6]
     for bad in range(1, 5):
         assert out["res"][bad] == b"" and out["confidence"][bad] == 0.0
     for good in (0, 5):

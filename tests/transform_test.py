@@ -115,12 +115,17 @@ def test_aligned_layout_gives_every_digit_a_fixed_place():
     defs = tf.constant(["x=-5,y=24", "y=007,x=-0", "x=1234,y=1", "x=3"])
     assert transform.aligned(defs, 3).numpy().tolist() == [
         b"x= -5,y= 24", b"y=  7,x=  0", b"x=1234,y=  1", b"x=3"]
+    # With the operation, the left operand comes first; an op off the grammar changes nothing.
+    ops = tf.constant(["y-x", "x*y", "y+x", "x*x"])
+    assert transform.aligned(tf.constant(["x=-5,y=24", "y=7,x=0", "x=1,y=2", "y=1,x=2"]), 3,
+                             ops).numpy().tolist() == [
+        b"y= 24,x= -5", b"x=  0,y=  7", b"y=  2,x=  1", b"y=  1,x=  2"]
 
 
 def test_aligned_encoder_inputs_have_one_length(tmp_path):
     config = dataclasses.replace(CONFIG, enc_layout="aligned")
     rows = [_row("x=-12,y=24", "y+x", "12"), _row("y=3,x=0", "x*y", "0")]
     outputs = _transform(rows, TRAINING_SPEC, config, tmp_dir=str(tmp_path))
-    assert list(outputs[1][features.ENC]) == _ids("y=  3,x=  0") + [features.SEP] + _ids(
+    assert list(outputs[1][features.ENC]) == _ids("x=  0,y=  3") + [features.SEP] + _ids(
         "x*y") + [features.SEP]
     assert len(outputs[0][features.ENC]) == len(outputs[1][features.ENC]) == 16
