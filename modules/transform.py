@@ -1,7 +1,8 @@
 """Transform module: tokenizes the samples and blanks the decoder's copy of the result.
 
 Outputs per example:
-  enc          defs SEP op SEP                      int64, variable length
+  enc          defs SEP op SEP                      int64, variable length; defs laid out
+                                                    as enc_layout says (see `aligned`)
   enc_problem  0, or UNKNOWN_CHARACTER | TOO_LONG  int64 (defs and op)
   tgt          res STP                              int64, variable length (not at serving);
                                                     res reversed if reverse_result
