@@ -7,9 +7,9 @@ import os
 
 import tensorflow as tf
 
-from modules import features, model as model_lib, tokens
+from modules import features, model as model_lib, serving_contract, tokens
 
-SERVING = "serving_default"
+SERVING = serving_contract.SIGNATURE
 EVALUATE = "evaluate"
 TRANSFORM = "transform_features"
 
@@ -71,7 +71,8 @@ class ArithmeticModule(tf.Module):
         used = positions <= first_stop[:, None]
         return tf.reduce_prod(tf.where(used, confidence, 1.0), axis=1)
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string,
+                                                 name=serving_contract.INPUT)])
     def serve(self, examples):
         """Serialized tf.Examples with `defs` and `op` -> `res`, `confidence`, `error`.
 
@@ -102,7 +103,7 @@ class ArithmeticModule(tf.Module):
         ])
         failed = tf.strings.length(error) > 0
         answered = ~failed & tf.strings.regex_full_match(res, _INTEGER)
-        error = tf.where(failed | answered, error, "the model gave no integer")
+        error = tf.where(failed | answered, error, serving_contract.NO_INTEGER)
         return {"res": tf.where(failed, "", res),
                 "confidence": tf.where(answered, self._answer_confidence(ids, confidence), 0.0),
                 "error": error}

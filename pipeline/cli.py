@@ -11,7 +11,7 @@ from pipeline.paths import Paths
 
 # Errors whose message is the whole story; anything else keeps its traceback.
 _USER_ERRORS = ("ConfigError", "SpanConflictError", "DataAnomaliesError", "InspectionError",
-                "PredictionError", "MetadataError", "LineageError")
+                "PredictionError", "MetadataError", "LineageError", "VersionError")
 
 
 def _add_config_args(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +24,13 @@ def _add_config_args(parser: argparse.ArgumentParser) -> None:
                              "repeatable; `arith-tfx config` lists the keys")
 
 
+def _at_least_one(text: str) -> int:
+    number = int(text) if text.lstrip("-").isdigit() else 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return number
+
+
 def _add_root_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", default=config_lib.default_root(),
                         help="folder for all outputs: data/, pipeline/, metadata.sqlite, "
@@ -31,7 +38,10 @@ def _add_root_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def _cmd_run(args) -> int:
-    config = config_lib.from_args(args.profile, args.overrides)  # fails fast, before imports
+    overrides = list(args.overrides)
+    if args.keep is not None:
+        overrides.append(f"serving.keep_versions={args.keep}")
+    config = config_lib.from_args(args.profile, overrides)  # fails fast, before imports
     from pipeline import beam_args, factory, local_runner, push_report
     paths = Paths(os.path.abspath(args.root))
     config = factory.with_span(config, paths)
@@ -86,6 +96,40 @@ def _cmd_predict(args) -> int:
                         args.version)
 
 
+def _serving_dir(args) -> str:
+    return os.path.abspath(args.model_dir) if getattr(args, "model_dir", None) else \
+        Paths(os.path.abspath(args.root)).serving_dir
+
+
+def _cmd_serve(args) -> int:
+    import logging
+    from pipeline.serving import server
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("arith-tfx serve: %(message)s"))
+    log = logging.getLogger("arith-tfx")
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    log.propagate = False
+    return server.serve(_serving_dir(args), args.host, args.port, args.model_name,
+                        args.poll_seconds, args.batch_wait_ms, args.max_batch)
+
+
+def _cmd_versions(args) -> int:
+    from pipeline import versions
+    return versions.show(os.path.abspath(args.root), args.keep)
+
+
+def _cmd_rollback(args) -> int:
+    from pipeline import versions
+    versions.rollback(os.path.abspath(args.root), args.to)
+    return 0
+
+
+def _cmd_doctor(args) -> int:
+    from pipeline import doctor
+    return doctor.main(os.path.abspath(args.root))
+
+
 def _cmd_lineage(args) -> int:
     from pipeline import lineage
     return lineage.main(os.path.abspath(args.root), args.version)
@@ -114,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="Beam worker processes (default: one per core)")
     run.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
                      help="extra Beam pipeline argument, repeatable")
+    run.add_argument("--keep", type=_at_least_one, metavar="N",
+                     help="after a push, keep only the newest N versions in serving/ "
+                          "(same as --set serving.keep_versions=N)")
     run.set_defaults(handler=_cmd_run)
 
     generate = commands.add_parser("generate", help="write a span of samples, outside TFX")
@@ -145,6 +192,45 @@ def build_parser() -> argparse.ArgumentParser:
                          help="defs:op, e.g. x=3,y=-4:x*y (default: one per line on stdin)")
     predict.add_argument("--version", help="pushed version to use (default: the latest)")
     predict.set_defaults(handler=_cmd_predict)
+
+    serve = commands.add_parser(
+        "serve", help="serve the pushed models over TF Serving's REST API")
+    _add_root_arg(serve)
+    serve.add_argument("--model-dir", help="a serving directory (<version>/saved_model.pb) "
+                                           "instead of ROOT/serving")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default: %(default)s, this machine only)")
+    serve.add_argument("--port", type=int, default=8501,
+                       help="port (default: %(default)s, TF Serving's REST port; 0 picks one)")
+    serve.add_argument("--model-name", default="arith",
+                       help="the name in /v1/models/NAME (default: %(default)s)")
+    serve.add_argument("--poll-seconds", type=float, default=1.0,
+                       help="how often to look for a newly pushed version (default: %(default)s)")
+    serve.add_argument("--max-batch", type=int, default=256,
+                       help="most examples answered in one model call (default: %(default)s)")
+    serve.add_argument("--batch-wait-ms", type=float, default=0.0,
+                       help="wait this long for more requests before a call (default: "
+                            "%(default)s: batch only what queued up during the last call)")
+    serve.add_argument("--verbose", action="store_true", help="log every request")
+    serve.set_defaults(handler=_cmd_serve)
+
+    show_versions = commands.add_parser(
+        "versions", help="list the pushed versions: when, how good, which span and seed")
+    _add_root_arg(show_versions)
+    show_versions.add_argument("--keep", type=_at_least_one, metavar="N",
+                               help="first remove the oldest versions beyond the newest N")
+    show_versions.set_defaults(handler=_cmd_versions)
+
+    rollback = commands.add_parser(
+        "rollback", help="serve an earlier version again (published as the newest version)")
+    _add_root_arg(rollback)
+    rollback.add_argument("--to", type=int, metavar="VERSION",
+                          help="the version to serve (default: the one before the served one)")
+    rollback.set_defaults(handler=_cmd_rollback)
+
+    doctor = commands.add_parser("doctor", help="check that this machine can run the pipeline")
+    _add_root_arg(doctor)
+    doctor.set_defaults(handler=_cmd_doctor)
 
     lineage = commands.add_parser(
         "lineage", help="show what a pushed model was made from, back to the seed")
@@ -182,6 +268,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     _quiet_libraries()
     try:
         return args.handler(args)
+    except BrokenPipeError:  # e.g. `arith-tfx lineage | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as error:  # pylint: disable=broad-except
         known = _user_error(error)
         if known is None:

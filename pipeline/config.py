@@ -107,6 +107,13 @@ class EvalConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class ServingConfig:
+    """The serving directory the Pusher publishes to."""
+    # After each push, versions beyond the newest N are removed (the served one never is).
+    keep_versions: int = 5
+
+
+@dataclasses.dataclass(frozen=True)
 class PipelineConfig:
     """The whole pipeline: one object that the factory, the runner and the tests share."""
     name: str = "arith-tfx"
@@ -114,6 +121,7 @@ class PipelineConfig:
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     eval: EvalConfig = EvalConfig()
+    serving: ServingConfig = ServingConfig()
 
     def validate(self) -> "PipelineConfig":
         _validate(self)
@@ -132,7 +140,7 @@ class PipelineConfig:
 
 
 SECTIONS = {"generator": GeneratorConfig, "data": DataConfig, "model": ModelConfig,
-             "eval": EvalConfig}
+             "eval": EvalConfig, "serving": ServingConfig}
 
 
 def _tuples(section_type, values: Dict[str, Any]) -> Dict[str, Any]:
@@ -274,6 +282,8 @@ def _validate(config: PipelineConfig) -> None:
              e.min_canary_accuracy, "must be in [0, 1]")
     _require(0 <= e.max_exact_match_drop <= 1, "eval.max_exact_match_drop",
              e.max_exact_match_drop, "must be in [0, 1]")
+    _require(config.serving.keep_versions >= 1, "serving.keep_versions",
+             config.serving.keep_versions, "must be at least 1 (the version being served)")
 
 
 def from_args(profile_name: str = "default", assignments=()) -> PipelineConfig:

@@ -108,7 +108,8 @@ def push_components(config: PipelineConfig, paths: Paths, data: List, train: Lis
         infra_blessing=serving_check.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=paths.serving_dir)),
-        custom_executor_spec=executor_spec.ExecutorClassSpec(atomic_pusher.Executor))
+        custom_executor_spec=executor_spec.ExecutorClassSpec(atomic_pusher.Executor),
+        custom_config={atomic_pusher.KEEP_VERSIONS: config.serving.keep_versions})
     return [evaluator, serving_check, pusher]
 
 

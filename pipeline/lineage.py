@@ -1,6 +1,6 @@
 """`arith-tfx lineage`: from a pushed version back to the generator run that made its data."""
 import datetime
-from typing import List, Optional, Tuple
+from typing import List, NamedTuple, Optional, Tuple
 
 from pipeline import metadata
 from pipeline.metadata import MetadataError, Store, value
@@ -44,20 +44,39 @@ def _samples_of(store: Store, examples, input_base: str):
     return None
 
 
-def chain(root: str, version: Optional[str] = None) -> List[Tuple[str, str]]:
-    """(step, description) from the pushed model back to the samples' seed."""
-    store = Store(Paths(root).metadata_path)
-    pushed = _pushed_model(store, version)
-    model = _single(store.inputs(store.producer(pushed)).get("model"), "model for the push")
+class TrainingData(NamedTuple):
+    trainer: object
+    graph: object
+    schema: object
+    examples: object
+    samples: Optional[object]  # None when the span was not written by SampleGenerator here
+
+
+def training_data(store: Store, model) -> TrainingData:
+    """What the Trainer made `model` from, back to the generator run."""
     trainer = store.producer(model)
     trained_on = store.inputs(trainer)
     graph = _single(trained_on.get("transform_graph"), "Transform graph")
     schema = _single(trained_on.get("schema"), "schema")
     examples = _single(store.inputs(store.producer(graph)).get("examples"), "examples")
     example_gen = store.producer(examples)
+    samples = _samples_of(store, examples, value(example_gen, "input_base", ""))
+    return TrainingData(trainer, graph, schema, examples, samples)
+
+
+def pushed_from(store: Store, pushed):
+    """The Model a PushedModel artifact holds (a rollback records the same Model again)."""
+    return _single(store.inputs(store.producer(pushed)).get("model"), "model for the push")
+
+
+def chain(root: str, version: Optional[str] = None) -> List[Tuple[str, str]]:
+    """(step, description) from the pushed model back to the samples' seed."""
+    store = Store(Paths(root).metadata_path)
+    pushed = _pushed_model(store, version)
+    model = pushed_from(store, pushed)
+    trainer, graph, schema, examples, samples = training_data(store, model)
     statistics = next((a for a in store.outputs_of_consumers(examples, "ExampleStatistics")
                        if store.made_by(a, "StatisticsGen")), None)
-    samples = _samples_of(store, examples, value(example_gen, "input_base", ""))
 
     steps = [
         ("pushed model", f"version {value(pushed, 'pushed_version')} at "

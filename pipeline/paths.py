@@ -1,7 +1,6 @@
 """Where a run keeps its data, artifacts, metadata and served models, all under one root."""
 import dataclasses
 import os
-from typing import List
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,12 +27,3 @@ class Paths:
         """Pushed models in TF Serving's layout: `<version>/saved_model.pb`."""
         return os.path.join(self.root, "serving")
 
-
-def serving_versions(serving_dir: str) -> List[int]:
-    """The complete versions in a serving directory, oldest first (TF Serving's layout).
-    Staging folders of a push in progress are hidden (`.staging-*`) and never listed."""
-    import tensorflow as tf  # gfile reads local and remote (gs://) folders alike
-    if not tf.io.gfile.exists(serving_dir):
-        return []
-    return sorted(int(name.rstrip("/")) for name in tf.io.gfile.listdir(serving_dir)
-                  if name.rstrip("/").isdigit())

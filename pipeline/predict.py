@@ -3,8 +3,8 @@ import os
 import sys
 from typing import Iterable, List, NamedTuple, Optional
 
-from pipeline.paths import serving_versions
-from modules import export, features
+from components.atomic_pusher.serving_dir import versions as serving_versions
+from modules import serving_contract
 
 
 class PredictionError(RuntimeError):
@@ -21,6 +21,8 @@ class Answer(NamedTuple):
 
 def parse(line: str):
     """`defs:op` (or `defs:op:res`, whose res is then checked) -> (defs, op, res or None)."""
+    if "\ufffd" in line:
+        raise ValueError("not UTF-8 text")
     parts = line.split(":")
     if len(parts) not in (2, 3):
         raise ValueError("expected defs:op, e.g. x=3,y=-4:x*y")
@@ -32,20 +34,14 @@ def model_dir(serving_dir: str, version: Optional[str]) -> str:
     if not available:
         raise PredictionError(f"no pushed model in {serving_dir}: run `arith-tfx run` until "
                               "a model passes validation")
+    if version is not None and not version.isdigit():
+        raise PredictionError(f"--version must be a version number, got {version!r}; "
+                              f"available: {', '.join(map(str, available))}")
     chosen = int(version) if version is not None else available[-1]
     if chosen not in available:
         raise PredictionError(f"no version {version} in {serving_dir}; available: "
                               f"{', '.join(map(str, available))}")
     return os.path.join(serving_dir, str(chosen))
-
-
-def _request(defs: str, op: str) -> bytes:
-    import tensorflow as tf
-
-    def text(value: str):
-        return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode()]))
-    return tf.train.Example(features=tf.train.Features(feature={
-        features.DEFS: text(defs), features.OP: text(op)})).SerializeToString()
 
 
 def answer(lines: Iterable[str], directory: str) -> List[Answer]:
@@ -61,15 +57,21 @@ def answer(lines: Iterable[str], directory: str) -> List[Answer]:
             answers.append(Answer(line, error=str(error)))
             continue
         answers.append(Answer(line, expected=expected))
-        requests.append((len(answers) - 1, _request(defs, op)))
+        requests.append((len(answers) - 1, serving_contract.request(defs, op)))
     if requests:
-        serve = tf.saved_model.load(directory).signatures[export.SERVING]
+        serve = tf.saved_model.load(directory).signatures[serving_contract.SIGNATURE]
         out = serve(examples=tf.constant([request for _, request in requests]))
         for (index, _), res, confidence, error in zip(
                 requests, out["res"].numpy(), out["confidence"].numpy(), out["error"].numpy()):
             answers[index] = answers[index]._replace(
                 res=res.decode(), confidence=float(confidence), error=error.decode())
     return answers
+
+
+def stdin_lines(stream) -> List[str]:
+    """Lines of text; bytes that are not UTF-8 become U+FFFD, which `parse` refuses, so that
+    such a line gets its own error and the others are answered."""
+    return stream.read().decode("utf-8", errors="replace").splitlines()
 
 
 def describe(result: Answer) -> str:
@@ -84,9 +86,9 @@ def describe(result: Answer) -> str:
 
 def main(serving_dir: str, expressions: List[str], version: Optional[str]) -> int:
     directory = model_dir(serving_dir, version)
-    lines = expressions or sys.stdin.read().splitlines()
+    lines = expressions or stdin_lines(sys.stdin.buffer)
     results = answer(lines, directory)
     for result in results:
-        print(describe(result))
-    print(f"(model version {os.path.basename(directory)})", file=sys.stderr)
+        print(describe(result), flush=True)
+    print(f"(model version {os.path.basename(directory)})", file=sys.stderr, flush=True)
     return 1 if any(result.error for result in results) else 0

@@ -41,6 +41,13 @@ def train_run(data_run) -> TrainRun:
                     run_dir=latest_output(where, "Trainer", "model_run"))
 
 
+@pytest.fixture(scope="session")
+def push_run(train_run) -> TrainRun:
+    """The whole tiny pipeline, once: nothing pushed yet, so the thresholds alone decide."""
+    run_pipeline(config.profile("tiny"), train_run.root, "push")
+    return train_run
+
+
 def latest_output(where: paths.Paths, component: str, output: str) -> str:
     """The newest artifact folder a component wrote for one of its outputs."""
     folder = os.path.join(where.pipeline_root, component, output)

@@ -8,19 +8,13 @@ import sys
 
 import pytest
 
-from pipeline.paths import serving_versions
+from components.atomic_pusher.serving_dir import versions as serving_versions
 from pipeline import config, push_report
+from pipeline.metadata import Store, value
 from tests import mlmd
 from tests.conftest import run_pipeline
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def push_run(train_run):
-    """First full run: nothing blessed yet, so the thresholds alone decide."""
-    run_pipeline(config.profile("tiny"), train_run.root, "push")
-    return train_run
 
 
 def _cli(*args, stdin=""):
@@ -92,3 +86,81 @@ def test_a_model_worse_than_the_pushed_one_is_not_blessed(push_run):
     assert "change vs. the last pushed model" in report, report
     assert "trained from scratch: the last pushed model's dimensions differ " \
            "(dim_hidden 16 -> 8)" in report, report
+
+
+def test_predict_refuses_a_version_that_is_no_number_and_undecodable_lines(push_run):
+    result = _cli("predict", "--root", push_run.root, "--version", "abc", "x=1,y=2:x+y")
+    assert result.returncode == 1
+    assert "--version must be a version number, got 'abc'" in result.stderr
+    assert "Traceback" not in result.stderr
+    raw = subprocess.run([sys.executable, "-m", "pipeline.cli", "predict", "--root",
+                          push_run.root], input=b"x=1,y=\xff:x+y\nx=1,y=2:x+y\n",
+                         capture_output=True, timeout=300)
+    out = raw.stdout.decode().splitlines()
+    assert "Traceback" not in raw.stderr.decode()
+    assert len(out) == 2 and out[0].endswith("error: not UTF-8 text"), out
+    assert out[1].startswith("x=1,y=2:x+y  ") and "error: not UTF-8" not in out[1], out
+    # Answers and the closing version line, merged into one stream, each on a line of its own.
+    merged = subprocess.run([sys.executable, "-m", "pipeline.cli", "predict", "--root",
+                             push_run.root, "x=1,y=2:x+y", "x=9,y=9:x*y"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            timeout=300).stdout.splitlines()
+    version = serving_versions(push_run.serving_dir)[-1]
+    assert merged[-3].startswith("x=1,y=2:x+y  ") and merged[-2].startswith("x=9,y=9:x*y  ")
+    assert merged[-1] == f"(model version {version})", merged
+
+
+def _start_of_latest_run(where) -> str:
+    """How the model of the newest push (pushed or not) began training."""
+    store = Store(where.metadata_path)
+    push = store.artifacts("PushedModel")[0]
+    return push_report.training_start(store, store.inputs(store.producer(push))["model"][0])
+
+
+def test_rollback_serves_an_earlier_model_and_the_next_run_starts_from_it(push_run):
+    tiny = config.profile("tiny")
+    first = serving_versions(push_run.serving_dir)[0]
+    first_model = _latest_model_of_version(push_run, first)
+    run_pipeline(tiny, push_run.root, "push")  # a second pushed version, of another model
+    second = serving_versions(push_run.serving_dir)[-1]
+    assert second != first and _latest_model_of_version(push_run, second).id != first_model.id
+
+    result = _cli("rollback", "--root", push_run.root)
+    assert result.returncode == 0, result.stderr
+    third = serving_versions(push_run.serving_dir)[-1]
+    assert f"version {first} is served again, as version {third}" in result.stdout
+    for name in ("saved_model.pb", os.path.join("variables", "variables.index")):
+        with open(os.path.join(push_run.serving_dir, str(first), name), "rb") as a, \
+                open(os.path.join(push_run.serving_dir, str(third), name), "rb") as b:
+            assert a.read() == b.read(), name
+    assert _latest_model_of_version(push_run, third).id == first_model.id
+
+    listing = _cli("versions", "--root", push_run.root)
+    assert listing.returncode == 0, listing.stderr
+    rows = {line.split()[0]: line for line in listing.stdout.splitlines()[1:]}
+    assert list(rows) == [str(first), str(second), str(third)], listing.stdout
+    assert rows[str(third)].endswith(f"(rollback to {first}, served)"), listing.stdout
+    # Quality, span and seed of the model it republished.
+    assert "%" in rows[str(first)], listing.stdout
+    assert rows[str(third)].split()[3:12] == rows[str(first)].split()[3:12], listing.stdout
+    assert f" {tiny.generator.span} " in rows[str(first)] and \
+        f" {tiny.generator.seed}" in rows[str(first)], listing.stdout
+
+    # The next run warm-starts from (and compares against) the model served again; one more
+    # step, or the whole run would be the second run's, cached.
+    run_pipeline(config.with_overrides(tiny, ["model.train_steps=301"]), push_run.root, "push")
+    assert f"({first_model.uri}/" in _start_of_latest_run(push_run), \
+        _start_of_latest_run(push_run)
+
+    kept = _cli("versions", "--root", push_run.root, "--keep", "2")
+    assert kept.returncode == 0, kept.stderr
+    remaining = serving_versions(push_run.serving_dir)
+    assert len(remaining) == 2 and remaining[-1] >= third and first not in remaining
+    assert "removed versions" in kept.stdout
+
+
+def _latest_model_of_version(where, version):
+    store = Store(where.metadata_path)
+    push = next(a for a in store.artifacts("PushedModel")
+                if value(a, "pushed_version") == str(version))
+    return store.inputs(store.producer(push))["model"][0]

@@ -1,47 +1,24 @@
 """A Pusher executor whose pushes are atomic: a reader of the serving directory sees a
 version whole or not at all. TFX's own filesystem push copies file by file into the final
 version folder; this one copies into a hidden staging folder and renames it into place."""
+import json
 import logging
 import os
-import time
-import uuid
 from typing import Any, Dict, List
 
 from tfx import types
 from tfx.components.pusher import executor as tfx_pusher
-from tfx.dsl.io import fileio
 from tfx.proto import pusher_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, proto_utils
 
+from components.atomic_pusher import serving_dir as serving_layout
 from components.latest_pushed_model.strategy import PUSHED_MODEL_ID
-from pipeline.paths import serving_versions
 
-STAGING_PREFIX = ".staging-"
+# Pusher(custom_config={KEEP_VERSIONS: N}): after a push, keep only the newest N versions.
+KEEP_VERSIONS = "keep_versions"
 REQUIRED_BLESSINGS = (standard_component_specs.MODEL_BLESSING_KEY,
                       standard_component_specs.INFRA_BLESSING_KEY)
-
-
-def next_version(serving_dir: str) -> int:
-    """A Unix timestamp, as TFX's Pusher uses, but always above every existing version."""
-    existing = serving_versions(serving_dir)
-    return max(int(time.time()), existing[-1] + 1 if existing else 0)
-
-
-def push_atomically(model_path: str, serving_dir: str) -> str:
-    """Copies the SavedModel to `<serving_dir>/<version>`; returns the version."""
-    if not fileio.exists(os.path.join(model_path, "saved_model.pb")):
-        raise ValueError(f"no SavedModel to push at {model_path} (saved_model.pb missing)")
-    fileio.makedirs(serving_dir)
-    version = str(next_version(serving_dir))
-    staging = os.path.join(serving_dir, f"{STAGING_PREFIX}{version}-{uuid.uuid4().hex[:8]}")
-    try:
-        io_utils.copy_dir(model_path, staging)
-        fileio.rename(staging, os.path.join(serving_dir, version))
-    finally:
-        if fileio.exists(staging):
-            fileio.rmtree(staging)
-    return version
 
 
 class Executor(tfx_pusher.Executor):
@@ -69,11 +46,24 @@ class Executor(tfx_pusher.Executor):
                              f"{destination.WhichOneof('destination')!r}")
         serving_dir = destination.filesystem.base_directory
         model_path = self.GetModelPath(input_dict)
-        version = push_atomically(model_path, serving_dir)
+        version = str(serving_layout.publish(model_path, serving_dir))
         logging.info("model pushed to %s as version %s", serving_dir, version)
+        keep = _keep_versions(exec_properties)
+        if keep:
+            removed = serving_layout.remove_oldest(serving_dir, keep)
+            if removed:
+                logging.info("removed versions %s (keeping the newest %d)",
+                             ", ".join(map(str, removed)), keep)
         io_utils.copy_dir(model_path, model_push.uri)
         self._MarkPushed(model_push, pushed_destination=os.path.join(serving_dir, version),
                          pushed_version=version)
         # Which Model this is, for LatestPushedModelStrategy (warm starts, the baseline).
         model = artifact_utils.get_single_instance(input_dict[standard_component_specs.MODEL_KEY])
         model_push.set_int_custom_property(PUSHED_MODEL_ID, model.id)
+
+
+def _keep_versions(exec_properties: Dict[str, Any]) -> int:
+    custom_config = exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "{}"
+    if isinstance(custom_config, str):
+        custom_config = json.loads(custom_config)
+    return int(custom_config.get(KEEP_VERSIONS, 0))

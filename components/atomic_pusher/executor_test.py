@@ -1,4 +1,5 @@
 """The atomic Pusher executor on real artifacts and folders."""
+import json
 import os
 
 import pytest
@@ -6,8 +7,8 @@ from tfx.proto import pusher_pb2
 from tfx.types import standard_artifacts, standard_component_specs as keys
 from tfx.utils import proto_utils
 
-from components.atomic_pusher import executor
-from pipeline.paths import serving_versions
+from components.atomic_pusher import executor, serving_dir
+from components.atomic_pusher.serving_dir import versions as serving_versions
 
 
 def _artifact(kind, uri, blessed=None):
@@ -19,7 +20,7 @@ def _artifact(kind, uri, blessed=None):
     return artifact
 
 
-def _push(tmp_path, model_blessed=True, infra_blessed=True, inputs=None):
+def _push(tmp_path, model_blessed=True, infra_blessed=True, inputs=None, custom_config=None):
     model = _artifact(standard_artifacts.Model, str(tmp_path / "model"))
     model.id = 41
     serving = os.path.join(model.uri, "Format-Serving")
@@ -38,8 +39,10 @@ def _push(tmp_path, model_blessed=True, infra_blessed=True, inputs=None):
     pushed = _artifact(standard_artifacts.PushedModel, str(tmp_path / "pushed"))
     destination = pusher_pb2.PushDestination(filesystem=pusher_pb2.PushDestination.Filesystem(
         base_directory=str(tmp_path / "serving")))
-    executor.Executor().Do(input_dict, {keys.PUSHED_MODEL_KEY: [pushed]},
-                           {keys.PUSH_DESTINATION_KEY: proto_utils.proto_to_json(destination)})
+    exec_properties = {keys.PUSH_DESTINATION_KEY: proto_utils.proto_to_json(destination)}
+    if custom_config is not None:
+        exec_properties[keys.CUSTOM_CONFIG_KEY] = json.dumps(custom_config)
+    executor.Executor().Do(input_dict, {keys.PUSHED_MODEL_KEY: [pushed]}, exec_properties)
     return pushed, str(tmp_path / "serving")
 
 
@@ -57,7 +60,7 @@ def test_blessed_model_lands_whole_in_a_new_version(tmp_path):
 def test_versions_always_increase_even_within_one_second(tmp_path):
     serving = str(tmp_path / "serving")
     os.makedirs(os.path.join(serving, "99999999999"))
-    assert executor.next_version(serving) == 100000000000
+    assert serving_dir.next_version(serving) == 100000000000
     _, _ = _push(tmp_path)
     assert serving_versions(serving) == [99999999999, 100000000000]
 
@@ -77,5 +80,24 @@ def test_refuses_to_run_without_both_blessing_inputs(tmp_path):
 def test_a_folder_without_a_saved_model_is_refused(tmp_path):
     serving = str(tmp_path / "serving")
     with pytest.raises(ValueError, match="saved_model.pb missing"):
-        executor.push_atomically(str(tmp_path / "no-such-model"), serving)
+        serving_dir.publish(str(tmp_path / "no-such-model"), serving)
     assert not os.path.exists(serving) or os.listdir(serving) == []
+
+
+def test_keep_versions_removes_the_oldest_after_a_push(tmp_path):
+    serving = str(tmp_path / "serving")
+    for version in ("100", "200", "300"):
+        os.makedirs(os.path.join(serving, version))
+    pushed, _ = _push(tmp_path, custom_config={executor.KEEP_VERSIONS: 2})
+    new = int(pushed.get_string_custom_property("pushed_version"))
+    assert serving_dir.versions(serving) == [300, new]
+    assert sorted(os.listdir(serving)) == sorted(["300", str(new)])  # nothing hidden left
+
+
+def test_keep_never_removes_the_served_version(tmp_path):
+    serving = str(tmp_path / "serving")
+    os.makedirs(os.path.join(serving, "7"))
+    with pytest.raises(ValueError, match="at least 1"):
+        serving_dir.remove_oldest(serving, 0)
+    assert serving_dir.remove_oldest(serving, 1) == []
+    assert serving_dir.versions(serving) == [7]

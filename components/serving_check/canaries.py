@@ -7,12 +7,7 @@ import math
 import statistics
 from typing import Dict, List, NamedTuple, Optional, Sequence
 
-from tensorflow.core.example import example_pb2
-
-from modules import features
-
-# The one error a valid request may get: the input was fine, the model's output was not.
-NO_INTEGER = "the model gave no integer"
+from modules import serving_contract
 
 # Check names, in the order they are reported.
 LOADS = "loads"                            # the SavedModel loads in a fresh process, in time
@@ -75,13 +70,7 @@ ALL = VALID + MALFORMED
 
 
 def request(canary: Canary) -> bytes:
-    """A serialized tf.Example; an empty field is left out, as a client that forgot it would."""
-    example = example_pb2.Example()
-    for key, text in ((features.DEFS, canary.defs), (features.OP, canary.op)):
-        if text:
-            values = [ch.encode() for ch in text] if canary.per_character else [text.encode()]
-            example.features.feature[key].bytes_list.value.extend(values)
-    return example.SerializeToString(deterministic=True)
+    return serving_contract.request(canary.defs, canary.op, canary.per_character)
 
 
 def _integer(text: str) -> bool:
@@ -157,7 +146,7 @@ def evaluate(answers_alone: Sequence[Dict], answers_together: Optional[Sequence[
                 warnings.append(f"malformed request {canary.label} was rejected with "
                                 f"{answer['error']!r}, which does not say {canary.rejection!r}")
         else:
-            if answer["error"] not in ("", NO_INTEGER):
+            if serving_contract.input_error(answer["error"]):
                 failures.add(ACCEPTS_VALID, f"valid request {canary.label} was refused: "
                                             f"{answer['error']!r}")
             elif not answer["error"] and not _integer(answer["res"]):

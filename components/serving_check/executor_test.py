@@ -10,7 +10,7 @@ from tfx.components.util import model_utils
 from tfx.types import channel, standard_artifacts
 
 from components.serving_check import canaries, component, executor, spec
-from modules import features, tokens
+from modules import features, serving_contract, tokens
 
 _REQUEST = {features.DEFS: tf.io.VarLenFeature(tf.string),
             features.OP: tf.io.VarLenFeature(tf.string)}
@@ -56,7 +56,7 @@ class _Fake(tf.Module):
         failed = tf.strings.length(error) > 0
         res = tf.where(failed, "", res)
         answered = ~failed & tf.strings.regex_full_match(res, "-?[0-9]+")
-        error = tf.where(failed | answered, error, canaries.NO_INTEGER)
+        error = tf.where(failed | answered, error, serving_contract.NO_INTEGER)
         confidence = tf.where(answered, 0.75, 0.0)
         if self.mode == "batch_dependent":
             confidence = confidence / tf.cast(tf.size(examples), tf.float32)
@@ -203,7 +203,7 @@ def _answers(valid, malformed):
 
 def test_checks_accept_no_integer_and_only_warn_about_wording():
     rejected = {"res": "", "confidence": 0.0, "error": "bad request"}
-    no_integer = {"res": "1-", "confidence": 0.0, "error": canaries.NO_INTEGER}
+    no_integer = {"res": "1-", "confidence": 0.0, "error": serving_contract.NO_INTEGER}
     answers = _answers(no_integer, rejected)
     result = canaries.evaluate(answers, answers, "", [5.0, 7.0, 30.0], 10.0, 0.0)
     assert result["failed_checks"] == [] and result["canaries_correct"] == 0

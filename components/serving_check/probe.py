@@ -13,11 +13,10 @@ from typing import Dict, List
 import tensorflow as tf
 
 from components.serving_check import canaries
+from modules.serving_contract import INPUT, SIGNATURE
 
 MARKER = "SERVING_CHECK_REPORT "
-# The serving contract of modules/export.py (kept here so the probe needs no Keras).
-SIGNATURE = "serving_default"
-INPUT = "examples"
+# The output dtypes the serving contract (modules/serving_contract.py) allows.
 OUTPUTS = {"res": (tf.string,), "confidence": (tf.float32, tf.float64), "error": (tf.string,)}
 
 

@@ -1,0 +1,1 @@
+"""`arith-tfx serve`: TF Serving's REST API for the pushed models."""

@@ -1,0 +1,178 @@
+"""`arith-tfx versions` and `arith-tfx rollback`: the versions in the serving directory, what
+each was trained on and how good it was; retention; serving an earlier version again.
+
+TF Serving serves the highest version, so a rollback publishes the chosen version again, whole,
+as a new highest version, and records that in ML Metadata as a PushedModel of the same Model
+(so the next run warm-starts from, and compares against, the model users are served).
+"""
+import datetime
+import logging
+import os
+from typing import Dict, List, NamedTuple, Optional
+
+from components.atomic_pusher import serving_dir as serving_layout
+from components.latest_pushed_model.strategy import PUSHED, PUSHED_MODEL_ID
+from pipeline import lineage, quality
+from pipeline.metadata import MetadataError, Store, value
+from pipeline.paths import Paths
+
+ROLLBACK_EXECUTION = "arith_tfx.Rollback"
+REPUBLISHED_VERSION = "republished_version"  # on a rollback's PushedModel: the version it copies
+
+
+class VersionError(RuntimeError):
+    """No such version, or nothing to roll back to."""
+
+
+class Version(NamedTuple):
+    number: int
+    pushed_at: str
+    exact_match: Dict[str, float]
+    span: Optional[int]
+    seed: Optional[int]
+    republished: Optional[int]  # the version a rollback copied
+
+
+def _pushes(store: Optional[Store]) -> Dict[int, object]:
+    if store is None:
+        return {}
+    found = {}
+    for push in store.artifacts("PushedModel"):  # newest first: a re-used number keeps its last
+        version = value(push, "pushed_version")
+        if value(push, PUSHED) == 1 and str(version).isdigit():
+            found.setdefault(int(version), push)
+    return found
+
+
+def _open_store(paths: Paths) -> Optional[Store]:
+    try:
+        return Store(paths.metadata_path)
+    except MetadataError:
+        return None
+
+
+def _describe(store: Store, number: int, push) -> Version:
+    when = datetime.datetime.fromtimestamp(push.create_time_since_epoch / 1000)
+    republished = value(push, REPUBLISHED_VERSION)
+    execution = store.producer(push)
+    original = store.inputs(execution).get("pushed_model")
+    if original:  # a rollback: quality is that of the push it republished
+        execution = store.producer(original[0])
+    shares = {}
+    for blessing in store.inputs(execution).get("model_blessing", []):
+        evaluation = store.outputs(store.producer(blessing)).get("evaluation", [])
+        if evaluation:
+            shares = quality.exact_match(evaluation[0].uri)
+    data = lineage.training_data(store, lineage.pushed_from(store, push))
+    return Version(number, when.strftime("%Y-%m-%d %H:%M:%S"), shares,
+                   value(data.examples, "span"),
+                   value(data.samples, "seed") if data.samples is not None else None,
+                   int(republished) if republished is not None else None)
+
+
+def listing(root: str) -> List[Version]:
+    """Every version on disk, oldest first, with what the metadata store knows about it."""
+    paths = Paths(root)
+    store = _open_store(paths)
+    pushes = _pushes(store)
+    found = []
+    for number in serving_layout.versions(paths.serving_dir):
+        if number in pushes:
+            found.append(_describe(store, number, pushes[number]))
+        else:
+            stamp = os.path.getmtime(os.path.join(paths.serving_dir, str(number)))
+            found.append(Version(number, datetime.datetime.fromtimestamp(stamp).strftime(
+                "%Y-%m-%d %H:%M:%S"), {}, None, None, None))
+    return found
+
+
+def show(root: str, keep: Optional[int]) -> int:
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # TFMA's reader's deprecation notes
+    paths = Paths(root)
+    if keep is not None:
+        removed = serving_layout.remove_oldest(paths.serving_dir, keep)
+        print(f"removed version{'s' if len(removed) != 1 else ''} "
+              f"{', '.join(map(str, removed))}" if removed else
+              f"nothing to remove: at most {keep} versions")
+    found = listing(root)
+    if not found:
+        print(f"no pushed version in {paths.serving_dir}")
+        return 0
+    print(f"{'version':>12}  {'pushed at':19}  {'exact match (all, + - *)':34}  {'span':>4}  "
+          f"{'seed':>6}")
+    for item in found:
+        shares = quality.describe(item.exact_match) if item.exact_match else "not recorded"
+        notes = []
+        if item.republished is not None:
+            notes.append(f"rollback to {item.republished}")
+        if item is found[-1]:
+            notes.append("served")
+        print(f"{item.number:>12}  {item.pushed_at:19}  {shares:34}  "
+              f"{item.span if item.span is not None else '?':>4}  "
+              f"{item.seed if item.seed is not None else '?':>6}"
+              f"{'  (' + ', '.join(notes) + ')' if notes else ''}")
+    return 0
+
+
+def rollback(root: str, to: Optional[int]) -> int:
+    """Publishes version `to` (default: the one before the served one) as the new highest
+    version; returns the new version."""
+    paths = Paths(root)
+    available = serving_layout.versions(paths.serving_dir)
+    if not available:
+        raise VersionError(f"no pushed version in {paths.serving_dir}")
+    if to is None:
+        if len(available) < 2:
+            raise VersionError(f"only version {available[0]} is in {paths.serving_dir}: "
+                               "nothing earlier to roll back to")
+        to = available[-2]
+    if to not in available:
+        raise VersionError(f"no version {to} in {paths.serving_dir}; available: "
+                           f"{', '.join(map(str, available))}")
+    if to == available[-1]:
+        raise VersionError(f"version {to} is already the one served")
+    new = serving_layout.publish(os.path.join(paths.serving_dir, str(to)), paths.serving_dir)
+    recorded = _record(paths, to, new)
+    print(f"arith-tfx rollback: version {to} is served again, as version {new}"
+          + ("" if recorded else " (not recorded in the metadata store: version "
+                                 f"{to} was not pushed by a run on this root)"))
+    return new
+
+
+def _record(paths: Paths, original_version: int, new_version: int) -> bool:
+    """A Rollback execution: in, the original PushedModel and its Model; out, a PushedModel for
+    the new version, in the pipeline's context so that the pipeline's resolver sees it."""
+    from ml_metadata import metadata_store
+    from ml_metadata.proto import metadata_store_pb2 as pb
+    if not os.path.exists(paths.metadata_path):
+        return False
+    store = Store(paths.metadata_path)
+    original = _pushes(store).get(original_version)
+    if original is None:
+        return False
+    model = lineage.pushed_from(store, original)
+    connection = pb.ConnectionConfig()
+    connection.sqlite.filename_uri = paths.metadata_path
+    connection.sqlite.connection_mode = pb.SqliteMetadataSourceConfig.READWRITE
+    mlmd = metadata_store.MetadataStore(connection)
+    pipeline_context = [context for context in mlmd.get_contexts_by_artifact(original.id)
+                        if mlmd.get_context_types_by_id([context.type_id])[0].name == "pipeline"]
+    execution = pb.Execution(
+        type_id=mlmd.put_execution_type(pb.ExecutionType(name=ROLLBACK_EXECUTION)),
+        last_known_state=pb.Execution.COMPLETE)
+    destination = os.path.join(paths.serving_dir, str(new_version))
+    pushed = pb.Artifact(type_id=original.type_id, uri=destination, state=pb.Artifact.LIVE)
+    pushed.custom_properties[PUSHED].int_value = 1
+    pushed.custom_properties["pushed_version"].string_value = str(new_version)
+    pushed.custom_properties["pushed_destination"].string_value = destination
+    pushed.custom_properties[PUSHED_MODEL_ID].int_value = value(original, PUSHED_MODEL_ID, 0)
+    pushed.custom_properties[REPUBLISHED_VERSION].int_value = original_version
+
+    def event(kind, key):
+        step = pb.Event.Path.Step(key=key)
+        return pb.Event(type=kind, path=pb.Event.Path(steps=[step, pb.Event.Path.Step(index=0)]))
+    mlmd.put_execution(execution, [(original, event(pb.Event.INPUT, "pushed_model")),
+                                   (model, event(pb.Event.INPUT, "model")),
+                                   (pushed, event(pb.Event.OUTPUT, "pushed_model"))],
+                       pipeline_context)
+    return True
