@@ -4,7 +4,7 @@ one expression each (operands uniform in [-99, 99], + - * equally likely); halfw
 new version is published into the serving directory, and the run counts the answers of each
 version and every failed request. Method and results: docs/benchmarks.md.
 
-    .venv/bin/python bench/serve_load.py --root ROOT [--levels 1:400,8:2000,32:4000]
+    .venv/bin/python bench/serve_load.py --root ROOT [--levels 1:2000,8:6000,32:12000]
         [--server-arg=--max-batch=1]
 """
 import argparse
@@ -106,7 +106,7 @@ def main() -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--root", help="a root with at least one pushed version")
     source.add_argument("--model-dir", help="a serving directory")
-    parser.add_argument("--levels", default="1:400,8:2000,32:4000",
+    parser.add_argument("--levels", default="1:2000,8:6000,32:12000",
                         help="concurrency:requests,...")
     parser.add_argument("--server-arg", action="append", default=[])
     parser.add_argument("--name", default="default server")
