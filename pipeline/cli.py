@@ -1,5 +1,6 @@
 """The `arith-tfx` command: run the pipeline, generate samples, inspect data and models."""
 import argparse
+import math
 import os
 import sys
 import time
@@ -29,6 +30,21 @@ def _at_least_one(text: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
     return number
+
+
+def _finite_at_least(minimum: float, above: bool = False):
+    """An argparse type: a finite number >= minimum (> minimum if `above`)."""
+    def parse(text: str) -> float:
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number) or number < minimum or (above and number == minimum):
+            raise argparse.ArgumentTypeError(
+                f"must be a finite number {'above' if above else 'of at least'} {minimum:g}, "
+                f"got {text!r}")
+        return number
+    return parse
 
 
 def _add_root_arg(parser: argparse.ArgumentParser) -> None:
@@ -204,11 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="port (default: %(default)s, TF Serving's REST port; 0 picks one)")
     serve.add_argument("--model-name", default="arith",
                        help="the name in /v1/models/NAME (default: %(default)s)")
-    serve.add_argument("--poll-seconds", type=float, default=1.0,
+    serve.add_argument("--poll-seconds", type=_finite_at_least(0, above=True), default=1.0,
                        help="how often to look for a newly pushed version (default: %(default)s)")
-    serve.add_argument("--max-batch", type=int, default=256,
+    serve.add_argument("--max-batch", type=_at_least_one, default=256,
                        help="most examples answered in one model call (default: %(default)s)")
-    serve.add_argument("--batch-wait-ms", type=float, default=0.0,
+    serve.add_argument("--batch-wait-ms", type=_finite_at_least(0), default=0.0,
                        help="wait this long for more requests before a call (default: "
                             "%(default)s: batch only what queued up during the last call)")
     serve.add_argument("--verbose", action="store_true", help="log every request")

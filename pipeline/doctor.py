@@ -106,7 +106,13 @@ def check_root(root: str, min_free_bytes: int = MIN_FREE_BYTES) -> List[Finding]
         found.append(Finding("ok", f"{free / 2**30:.0f} GB free under {ancestor}"))
     serving = Paths(root).serving_dir
     if os.path.isdir(serving):
-        leftovers = [name for name in os.listdir(serving) if name.startswith(
+        try:
+            names = os.listdir(serving)
+        except OSError as error:
+            names = []
+            found.append(Finding("PROBLEM", f"cannot read {serving}: {error.strerror}",
+                                 f"give this user read access to {serving}"))
+        leftovers = [name for name in names if name.startswith(
             (serving_layout.STAGING_PREFIX, serving_layout.REMOVING_PREFIX))]
         if leftovers:
             found.append(Finding("warning", f"{len(leftovers)} unfinished push or removal "
@@ -118,7 +124,8 @@ def check_root(root: str, min_free_bytes: int = MIN_FREE_BYTES) -> List[Finding]
 
 def _java_major() -> Optional[int]:
     try:
-        out = subprocess.run(["java", "-version"], capture_output=True, text=True, timeout=30)
+        out = subprocess.run(["java", "-version"], capture_output=True, encoding="utf-8",
+                             errors="replace", timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return None
     for word in (out.stderr + out.stdout).split():

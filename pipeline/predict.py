@@ -1,5 +1,6 @@
 """`arith-tfx predict`: answers expressions with the latest (or a chosen) pushed model."""
 import os
+import re
 import sys
 from typing import Iterable, List, NamedTuple, Optional
 
@@ -21,7 +22,7 @@ class Answer(NamedTuple):
 
 def parse(line: str):
     """`defs:op` (or `defs:op:res`, whose res is then checked) -> (defs, op, res or None)."""
-    if "\ufffd" in line:
+    if "\ufffd" in line or not _encodable(line):
         raise ValueError("not UTF-8 text")
     parts = line.split(":")
     if len(parts) not in (2, 3):
@@ -29,12 +30,21 @@ def parse(line: str):
     return parts[0].strip(), parts[1].strip(), parts[2].strip() if len(parts) == 3 else None
 
 
+def _encodable(line: str) -> bool:
+    """False for text with lone surrogates (undecodable bytes in command-line arguments)."""
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def model_dir(serving_dir: str, version: Optional[str]) -> str:
     available = serving_versions(serving_dir)
     if not available:
         raise PredictionError(f"no pushed model in {serving_dir}: run `arith-tfx run` until "
                               "a model passes validation")
-    if version is not None and not version.isdigit():
+    if version is not None and not re.fullmatch(r"[0-9]{1,19}", version):
         raise PredictionError(f"--version must be a version number, got {version!r}; "
                               f"available: {', '.join(map(str, available))}")
     chosen = int(version) if version is not None else available[-1]

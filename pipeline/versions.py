@@ -56,8 +56,9 @@ def _describe(store: Store, number: int, push) -> Version:
     republished = value(push, REPUBLISHED_VERSION)
     execution = store.producer(push)
     original = store.inputs(execution).get("pushed_model")
-    if original:  # a rollback: quality is that of the push it republished
+    while original:  # a rollback (of a rollback ...): quality is that of the first push
         execution = store.producer(original[0])
+        original = store.inputs(execution).get("pushed_model")
     shares = {}
     for blessing in store.inputs(execution).get("model_blessing", []):
         evaluation = store.outputs(store.producer(blessing)).get("evaluation", [])
@@ -131,48 +132,70 @@ def rollback(root: str, to: Optional[int]) -> int:
                            f"{', '.join(map(str, available))}")
     if to == available[-1]:
         raise VersionError(f"version {to} is already the one served")
+    record = _RollbackRecord.prepare(paths, to)  # before publishing: lineage must be whole
     new = serving_layout.publish(os.path.join(paths.serving_dir, str(to)), paths.serving_dir)
-    recorded = _record(paths, to, new)
+    if record is not None:
+        try:
+            record.write(new)
+        except Exception as error:  # pylint: disable=broad-except
+            serving_layout.withdraw(paths.serving_dir, new)
+            raise VersionError(f"could not record the rollback in {paths.metadata_path} "
+                               f"({type(error).__name__}: {error}); version {new} was withdrawn "
+                               f"and version {available[-1]} is still served") from None
     print(f"arith-tfx rollback: version {to} is served again, as version {new}"
-          + ("" if recorded else " (not recorded in the metadata store: version "
-                                 f"{to} was not pushed by a run on this root)"))
+          + ("" if record else " (not recorded in the metadata store: version "
+                               f"{to} was not pushed by a run on this root)"))
     return new
 
 
-def _record(paths: Paths, original_version: int, new_version: int) -> bool:
+class _RollbackRecord:
     """A Rollback execution: in, the original PushedModel and its Model; out, a PushedModel for
     the new version, in the pipeline's context so that the pipeline's resolver sees it."""
-    from ml_metadata import metadata_store
-    from ml_metadata.proto import metadata_store_pb2 as pb
-    if not os.path.exists(paths.metadata_path):
-        return False
-    store = Store(paths.metadata_path)
-    original = _pushes(store).get(original_version)
-    if original is None:
-        return False
-    model = lineage.pushed_from(store, original)
-    connection = pb.ConnectionConfig()
-    connection.sqlite.filename_uri = paths.metadata_path
-    connection.sqlite.connection_mode = pb.SqliteMetadataSourceConfig.READWRITE
-    mlmd = metadata_store.MetadataStore(connection)
-    pipeline_context = [context for context in mlmd.get_contexts_by_artifact(original.id)
-                        if mlmd.get_context_types_by_id([context.type_id])[0].name == "pipeline"]
-    execution = pb.Execution(
-        type_id=mlmd.put_execution_type(pb.ExecutionType(name=ROLLBACK_EXECUTION)),
-        last_known_state=pb.Execution.COMPLETE)
-    destination = os.path.join(paths.serving_dir, str(new_version))
-    pushed = pb.Artifact(type_id=original.type_id, uri=destination, state=pb.Artifact.LIVE)
-    pushed.custom_properties[PUSHED].int_value = 1
-    pushed.custom_properties["pushed_version"].string_value = str(new_version)
-    pushed.custom_properties["pushed_destination"].string_value = destination
-    pushed.custom_properties[PUSHED_MODEL_ID].int_value = value(original, PUSHED_MODEL_ID, 0)
-    pushed.custom_properties[REPUBLISHED_VERSION].int_value = original_version
 
-    def event(kind, key):
-        step = pb.Event.Path.Step(key=key)
-        return pb.Event(type=kind, path=pb.Event.Path(steps=[step, pb.Event.Path.Step(index=0)]))
-    mlmd.put_execution(execution, [(original, event(pb.Event.INPUT, "pushed_model")),
-                                   (model, event(pb.Event.INPUT, "model")),
-                                   (pushed, event(pb.Event.OUTPUT, "pushed_model"))],
-                       pipeline_context)
-    return True
+    def __init__(self, paths: Paths, original_version: int, original_id: int, model_id: int):
+        self.paths, self.original_version = paths, original_version
+        self.original_id, self.model_id = original_id, model_id
+
+    @classmethod
+    def prepare(cls, paths: Paths, original_version: int) -> Optional["_RollbackRecord"]:
+        """None when the version was not pushed by a run on this root."""
+        if not os.path.exists(paths.metadata_path):
+            return None
+        store = Store(paths.metadata_path)
+        original = _pushes(store).get(original_version)
+        if original is None:
+            return None
+        return cls(paths, original_version, original.id, lineage.pushed_from(store, original).id)
+
+    def write(self, new_version: int) -> None:
+        from ml_metadata import metadata_store
+        from ml_metadata.proto import metadata_store_pb2 as pb
+        connection = pb.ConnectionConfig()
+        connection.sqlite.filename_uri = self.paths.metadata_path
+        connection.sqlite.connection_mode = pb.SqliteMetadataSourceConfig.READWRITE
+        mlmd = metadata_store.MetadataStore(connection)
+        # Read now, just before the write that stores them back unchanged.
+        original, model = mlmd.get_artifacts_by_id([self.original_id, self.model_id])
+        if original.id != self.original_id:
+            original, model = model, original
+        pipeline_context = [
+            context for context in mlmd.get_contexts_by_artifact(original.id)
+            if mlmd.get_context_types_by_id([context.type_id])[0].name == "pipeline"]
+        execution = pb.Execution(
+            type_id=mlmd.put_execution_type(pb.ExecutionType(name=ROLLBACK_EXECUTION)),
+            last_known_state=pb.Execution.COMPLETE)
+        destination = os.path.join(self.paths.serving_dir, str(new_version))
+        pushed = pb.Artifact(type_id=original.type_id, uri=destination, state=pb.Artifact.LIVE)
+        pushed.custom_properties[PUSHED].int_value = 1
+        pushed.custom_properties["pushed_version"].string_value = str(new_version)
+        pushed.custom_properties["pushed_destination"].string_value = destination
+        pushed.custom_properties[PUSHED_MODEL_ID].int_value = value(original, PUSHED_MODEL_ID, 0)
+        pushed.custom_properties[REPUBLISHED_VERSION].int_value = self.original_version
+
+        def event(kind, key):
+            return pb.Event(type=kind, path=pb.Event.Path(steps=[
+                pb.Event.Path.Step(key=key), pb.Event.Path.Step(index=0)]))
+        mlmd.put_execution(execution, [(original, event(pb.Event.INPUT, "pushed_model")),
+                                       (model, event(pb.Event.INPUT, "model")),
+                                       (pushed, event(pb.Event.OUTPUT, "pushed_model"))],
+                           pipeline_context)

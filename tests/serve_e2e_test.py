@@ -1,6 +1,8 @@
 """`arith-tfx serve` as a client written for TF Serving sees it: a real server process on a
 pushed model, a real HTTP client, good and bad requests, and a version pushed while it serves."""
 import base64
+import http.client
+import json
 import os
 import shutil
 import signal
@@ -107,12 +109,27 @@ def test_malformed_requests_get_a_4xx_naming_the_problem(server, send, status, m
     ("post", "/versions/7:predict", 404)])
 def test_wrong_methods_versions_and_models_are_refused(server, method, path, status):
     url, _ = server
-    refused = getattr(requests, method)(f"{url}{path}", json={"instances": [
-        {"defs": "x=1,y=2", "op": "x+y"}]}, timeout=60)
+    body = {"json": {"instances": [{"defs": "x=1,y=2", "op": "x+y"}]}} if method == "post" else {}
+    refused = getattr(requests, method)(f"{url}{path}", timeout=60, **body)
     assert refused.status_code == status, refused.text
     assert refused.json()["error"]
     other = requests.get(url.replace("/arith", "/other"), timeout=60)
     assert other.status_code == 404 and "serves 'arith'" in other.json()["error"]
+
+
+def test_a_negative_length_a_head_and_a_get_with_a_body_are_refused(server):
+    url, _ = server
+    host, rest_of_url = url.split("//")[1].split("/", 1)
+    connection = http.client.HTTPConnection(host, timeout=60)
+    connection.putrequest("POST", f"/{rest_of_url}:predict")
+    connection.putheader("Content-Length", "-1")
+    connection.endheaders()
+    reply = connection.getresponse()
+    assert reply.status == 400 and "must not be negative" in json.loads(reply.read())["error"]
+    connection.close()
+    assert requests.head(url, timeout=60).status_code == 405
+    with_body = requests.get(url, data=b'{"x": 1}', timeout=60)
+    assert with_body.status_code == 400 and "takes no body" in with_body.json()["error"]
 
 
 def test_a_newly_pushed_version_is_served_without_failing_a_request(server):

@@ -37,7 +37,9 @@ def test_routes_follow_tf_serving(path, expected):
 
 @pytest.mark.parametrize("path,status", [("/v1/models", 404), ("/predict", 404),
                                          ("/v1/models/arith:classify", 404),
-                                         ("/v1/models/arith/versions/abc:predict", 400)])
+                                         ("/v1/models/arith/versions/abc:predict", 400),
+                                         ("/v1/models/arith/versions/\u00b2:predict", 400),
+                                         ("/v1/models/arith/versions/" + "9" * 5000, 400)])
 def test_unknown_routes_are_refused(path, status):
     with pytest.raises(RequestError) as refused:
         rest.route(path)
@@ -67,6 +69,8 @@ def test_columnar_inputs_are_answered_in_columns():
 @pytest.mark.parametrize("body,message", [
     (b"{not json", "not valid JSON"),
     (b"\xff\xfe", "not valid JSON"),
+    (b"[" * 100_000, "nested too deeply"),
+    (b'{"instances": [{"defs": "\\ud800", "op": "x+y"}]}', "'defs' is not valid Unicode text"),
     (_body([1, 2]), "JSON object"),
     (_body({"instances": []}), "non-empty list"),
     (_body({"instances": [{"defs": "x=1,y=2"}]}), "instance 0: expected an object with 'defs'"),

@@ -48,18 +48,24 @@ class Executor(tfx_pusher.Executor):
         model_path = self.GetModelPath(input_dict)
         version = str(serving_layout.publish(model_path, serving_dir))
         logging.info("model pushed to %s as version %s", serving_dir, version)
-        keep = _keep_versions(exec_properties)
-        if keep:
-            removed = serving_layout.remove_oldest(serving_dir, keep)
-            if removed:
-                logging.info("removed versions %s (keeping the newest %d)",
-                             ", ".join(map(str, removed)), keep)
         io_utils.copy_dir(model_path, model_push.uri)
         self._MarkPushed(model_push, pushed_destination=os.path.join(serving_dir, version),
                          pushed_version=version)
         # Which Model this is, for LatestPushedModelStrategy (warm starts, the baseline).
         model = artifact_utils.get_single_instance(input_dict[standard_component_specs.MODEL_KEY])
         model_push.set_int_custom_property(PUSHED_MODEL_ID, model.id)
+        # Retention last, and never failing the push: the new version is live already, and a
+        # failed execution would leave it out of the metadata store.
+        keep = _keep_versions(exec_properties)
+        if keep:
+            try:
+                removed = serving_layout.remove_oldest(serving_dir, keep)
+            except Exception as error:  # pylint: disable=broad-except
+                logging.warning("old versions not removed (keep %d): %s", keep, error)
+            else:
+                if removed:
+                    logging.info("removed versions %s (keeping the newest %d)",
+                                 ", ".join(map(str, removed)), keep)
 
 
 def _keep_versions(exec_properties: Dict[str, Any]) -> int:

@@ -1,23 +1,31 @@
 """The serving directory in TF Serving's layout, `<base>/<version>/saved_model.pb`, kept so that
 a reader (TF Serving, `arith-tfx serve`, `predict`) sees every version whole or not at all:
 versions appear by renaming a hidden staging folder into place and disappear by renaming them
-to a hidden name before deleting. Hidden names (a leading dot) are never versions."""
+to a hidden name before deleting. Hidden names (a leading dot) are never versions. A folder
+rename is atomic on a local disk; on object stores (gs://, s3://) it is a copy and a delete,
+which this layout does not yet guard against."""
 import os
 import time
 import uuid
 from typing import List
 
-import tensorflow as tf  # gfile: local folders and object stores (gs://) alike
 
 STAGING_PREFIX = ".staging-"
 REMOVING_PREFIX = ".removing-"
 
 
+def _gfile():
+    """TF's filesystem layer (local folders and gs:// alike), imported only when used, so that
+    `doctor` can read the prefixes above on a machine whose TensorFlow is broken."""
+    import tensorflow as tf
+    return tf.io.gfile
+
+
 def versions(serving_dir: str) -> List[int]:
     """The complete versions in a serving directory, oldest first."""
-    if not tf.io.gfile.exists(serving_dir):
+    if not _gfile().exists(serving_dir):
         return []
-    return sorted(int(name.rstrip("/")) for name in tf.io.gfile.listdir(serving_dir)
+    return sorted(int(name.rstrip("/")) for name in _gfile().listdir(serving_dir)
                   if name.rstrip("/").isdigit())
 
 
@@ -29,26 +37,26 @@ def next_version(serving_dir: str) -> int:
 
 def publish(model_path: str, serving_dir: str) -> int:
     """Copies the SavedModel at `model_path` to `<serving_dir>/<new version>`; returns it."""
-    if not tf.io.gfile.exists(os.path.join(model_path, "saved_model.pb")):
+    if not _gfile().exists(os.path.join(model_path, "saved_model.pb")):
         raise ValueError(f"no SavedModel to push at {model_path} (saved_model.pb missing)")
-    tf.io.gfile.makedirs(serving_dir)
+    _gfile().makedirs(serving_dir)
     version = next_version(serving_dir)
     staging = os.path.join(serving_dir, f"{STAGING_PREFIX}{version}-{uuid.uuid4().hex[:8]}")
     try:
         _copy_tree(model_path, staging)
-        tf.io.gfile.rename(staging, os.path.join(serving_dir, str(version)))
+        _gfile().rename(staging, os.path.join(serving_dir, str(version)))
     finally:
-        if tf.io.gfile.exists(staging):
-            tf.io.gfile.rmtree(staging)
+        if _gfile().exists(staging):
+            _gfile().rmtree(staging)
     return version
 
 
 def _copy_tree(source: str, destination: str) -> None:
-    for folder, _, files in tf.io.gfile.walk(source):
+    for folder, _, files in _gfile().walk(source):
         target = os.path.join(destination, os.path.relpath(folder, source))
-        tf.io.gfile.makedirs(target)
+        _gfile().makedirs(target)
         for name in files:
-            tf.io.gfile.copy(os.path.join(folder, name), os.path.join(target, name))
+            _gfile().copy(os.path.join(folder, name), os.path.join(target, name))
 
 
 def remove_oldest(serving_dir: str, keep: int) -> List[int]:
@@ -56,9 +64,17 @@ def remove_oldest(serving_dir: str, keep: int) -> List[int]:
     the one TF Serving serves, is always kept."""
     if keep < 1:
         raise ValueError(f"keep must be at least 1 (the served version), got {keep}")
-    doomed = versions(serving_dir)[:-keep]
-    for version in doomed:
-        hidden = os.path.join(serving_dir, f"{REMOVING_PREFIX}{version}-{uuid.uuid4().hex[:8]}")
-        tf.io.gfile.rename(os.path.join(serving_dir, str(version)), hidden)
-        tf.io.gfile.rmtree(hidden)
-    return doomed
+    return [version for version in versions(serving_dir)[:-keep]
+            if withdraw(serving_dir, version)]
+
+
+def withdraw(serving_dir: str, version: int) -> bool:
+    """Removes one version (hidden first, then deleted); False if it was already gone."""
+    import tensorflow as tf
+    hidden = os.path.join(serving_dir, f"{REMOVING_PREFIX}{version}-{uuid.uuid4().hex[:8]}")
+    try:
+        _gfile().rename(os.path.join(serving_dir, str(version)), hidden)
+    except tf.errors.NotFoundError:
+        return False  # removed meanwhile by another process
+    _gfile().rmtree(hidden)
+    return True

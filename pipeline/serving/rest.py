@@ -48,7 +48,7 @@ def route(path: str) -> Route:
         raise RequestError(404, f"no such resource: {path} (try /v1/models/<name>, "
                                 "/v1/models/<name>:predict or /v1/models/<name>/metadata)")
     version = match["version"]
-    if version is not None and not version.isdigit():
+    if version is not None and not re.fullmatch(r"[0-9]{1,19}", version):
         raise RequestError(400, f"version must be a number, got {version!r}")
     action = {":predict": "predict", "/metadata": "metadata"}.get(match["action"], "status")
     return Route(match["name"], int(version) if version is not None else None, action)
@@ -60,6 +60,8 @@ def parse_predict(body: bytes) -> Predict:
         request = json.loads(body)
     except (UnicodeDecodeError, ValueError) as error:
         raise RequestError(400, f"the body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise RequestError(400, "the body is not valid JSON: nested too deeply") from None
     if not isinstance(request, dict):
         raise RequestError(400, "the body must be a JSON object with 'instances' or 'inputs'")
     signature = request.get("signature_name", serving_contract.SIGNATURE)
@@ -134,6 +136,10 @@ def _expression(instance: Dict, where: str) -> bytes:
         value = instance[key]
         if not isinstance(value, str):
             raise RequestError(400, f"{where}: {key!r} must be a string, got {_brief(value)}")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise RequestError(400, f"{where}: {key!r} is not valid Unicode text") from None
         if len(value) > MAX_FIELD_CHARS:
             raise RequestError(400, f"{where}: {key!r} is {len(value)} characters long; the "
                                     f"model takes far shorter expressions")

@@ -5,7 +5,7 @@ import logging
 import queue
 import threading
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import tensorflow as tf
 
@@ -13,6 +13,7 @@ from components.atomic_pusher import serving_dir as serving_layout
 from modules import serving_contract
 
 log = logging.getLogger("arith-tfx.serve")
+RETRY_LOAD_S = 30  # a version that did not load is tried again after this long
 
 
 class Retired(Exception):
@@ -81,6 +82,19 @@ class Servable:
                 "method_name": "tensorflow/serving/predict"}
 
     def _loop(self) -> None:
+        try:
+            self._batches()
+        finally:  # whatever ended the loop, no request may wait forever
+            self._retired = True
+            while True:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is not None:
+                    self._fail(job)
+
+    def _batches(self) -> None:
         stopping = False
         while not stopping:
             job = self._queue.get()
@@ -106,6 +120,7 @@ class Servable:
             answers = self._call([example for job in jobs for example in job.examples])
         except Exception:  # pylint: disable=broad-except  (one bad request: try each alone)
             if len(jobs) == 1:
+                log.exception("version %s failed on a request", self.version)
                 self._fail(jobs[0])
                 return
             for job in jobs:
@@ -119,7 +134,6 @@ class Servable:
 
     def _fail(self, job: _Job) -> None:
         job.error = RuntimeError(f"version {self.version} could not answer the request")
-        log.exception("version %s failed on a request", self.version)
         job.done.set()
 
     def _call(self, examples: List[bytes]) -> List[Dict]:
@@ -141,7 +155,7 @@ class VersionWatcher:
         self._poll_s = poll_s
         self._servable_args = servable_args
         self._current: Optional[Servable] = None
-        self._failed: Dict[int, str] = {}  # versions that did not load, and why
+        self._failed: Dict[int, Tuple[float, str]] = {}  # version -> (when, why) it did not load
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
 
@@ -157,27 +171,26 @@ class VersionWatcher:
         latest = available[-1]
         if self._current is not None and self._current.version == latest:
             return
-        if latest in self._failed:
+        if latest in self._failed and time.monotonic() - self._failed[latest][0] < RETRY_LOAD_S:
             return
         directory = f"{self.serving_dir.rstrip('/')}/{latest}"
         started = time.perf_counter()
         try:
             servable = Servable(latest, directory, **self._servable_args)
         except Exception as error:  # pylint: disable=broad-except
-            self._failed[latest] = f"{type(error).__name__}: {str(error).splitlines()[0]}"
-            log.error("version %s did not load, still serving %s: %s", latest,
-                      self._current.version if self._current else "nothing",
-                      self._failed[latest])
+            reason = f"{type(error).__name__}: {(str(error).splitlines() or [''])[0]}"
+            self._failed[latest] = (time.monotonic(), reason)
+            log.error("version %s did not load (retried in %d s), still serving %s: %s",
+                      latest, RETRY_LOAD_S,
+                      self._current.version if self._current else "nothing", reason)
             return
+        self._failed.pop(latest, None)
         previous, self._current = self._current, servable
         log.info("serving version %s (loaded in %.1f s)%s", latest,
                  time.perf_counter() - started,
                  f"; version {previous.version} retired" if previous else "")
         if previous is not None:
             previous.retire()
-
-    def failures(self) -> Dict[int, str]:
-        return dict(self._failed)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._watch, name="version-watcher", daemon=True)
@@ -187,9 +200,10 @@ class VersionWatcher:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        if self._current is not None:
-            self._current.retire()
-            self._current.join(timeout=30)
+        current, self._current = self._current, None
+        if current is not None:
+            current.retire()
+            current.join(timeout=30)
 
     def _watch(self) -> None:
         while not self._stop.wait(self._poll_s):
@@ -213,4 +227,6 @@ class VersionWatcher:
             try:
                 return servable.predict(examples), servable.version
             except Retired:
+                if self._current is servable:
+                    raise LookupError("the server is stopping") from None
                 continue  # switched under us: the new version answers

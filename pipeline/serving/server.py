@@ -35,6 +35,7 @@ class Handler(BaseHTTPRequestHandler):
     # Headers and body go out in two writes; with Nagle's algorithm the second waits for the
     # client's delayed ACK, which cost 40 ms per request.
     disable_nagle_algorithm = True
+    timeout = 30  # seconds a connection may stay silent (idle keep-alive, a slow body)
     server_version = "arith-tfx-serve"
     server: Server
 
@@ -50,17 +51,36 @@ class Handler(BaseHTTPRequestHandler):
     def do_DELETE(self):  # noqa: N802
         self._handle("DELETE")
 
+    def do_PATCH(self):  # noqa: N802
+        self._handle("PATCH")
+
+    def do_OPTIONS(self):  # noqa: N802
+        self._handle("OPTIONS")
+
+    def do_HEAD(self):  # noqa: N802  (a HEAD answer has headers only)
+        self.send_response(405)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def _handle(self, method: str) -> None:
         try:
             self._respond(200, *self._dispatch(method))
         except RequestError as error:
-            self._respond(error.status, rest.error_body(str(error)))
+            self._respond_if_connected(error.status, rest.error_body(str(error)))
+        except ConnectionError:  # the client went away; nobody to answer
+            self.close_connection = True
         except Exception:  # pylint: disable=broad-except  (a bug here must not kill the server)
             log.exception("request %s %s failed", method, self.path)
-            self._respond(500, rest.error_body("internal error; see the server's log"))
+            self._respond_if_connected(500, rest.error_body("internal error; see the server's log"))
+
+    def _respond_if_connected(self, status: int, body: Dict[str, Any]) -> None:
+        try:
+            self._respond(status, body)
+        except ConnectionError:
+            self.close_connection = True
 
     def _dispatch(self, method: str):
-        body = self._body() if method in ("POST", "PUT") else b""
+        body = self._body(required=method in ("POST", "PUT", "PATCH"))
         route = rest.route(self.path)
         if route.model != self.server.model_name:
             raise RequestError(404, f"Servable not found for request: Latest({route.model}); "
@@ -76,6 +96,8 @@ class Handler(BaseHTTPRequestHandler):
             return rest.predict_body(answers, request.columnar), version
         if method != "GET":
             raise RequestError(405, f"{self.path} takes GET")
+        if body:
+            raise RequestError(400, f"GET {self.path} takes no body")
         current = self.server.watcher.current
         if current is None or route.version not in (None, current.version):
             raise RequestError(404, f"Could not find version "
@@ -84,15 +106,23 @@ class Handler(BaseHTTPRequestHandler):
             return _metadata(route.model, current), current.version
         return rest.status_body([current.version]), current.version
 
-    def _body(self) -> bytes:
+    def _body(self, required: bool) -> bytes:
+        """The request body (read whole, so that the next request on the connection starts
+        where it should); RequestError for a missing, negative or too large length."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             self.close_connection = True
             raise RequestError(411, "send the body with a Content-Length, not chunked")
+        declared = self.headers.get("Content-Length")
+        if declared is None and not required:
+            return b""
         try:
-            length = int(self.headers.get("Content-Length", ""))
+            length = int(declared or "")
         except ValueError:
             self.close_connection = True
             raise RequestError(411, "a POST needs a Content-Length header") from None
+        if length < 0:
+            self.close_connection = True
+            raise RequestError(400, f"Content-Length must not be negative, got {length}")
         if length > MAX_BODY_BYTES:
             remaining = length if length <= MAX_DRAIN_BYTES else 0
             while remaining > 0:
