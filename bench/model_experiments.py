@@ -117,7 +117,7 @@ def main() -> None:
     parser.add_argument("--results", default="bench/results/model_experiments.jsonl")
     args = parser.parse_args()
 
-    from pipeline import config as config_lib
+    from modules import config as config_lib
     config = config_lib.from_args(args.profile, args.overrides)
     m, g = config.model, config.generator
     import tensorflow as tf

@@ -59,7 +59,7 @@ def main() -> None:
                         default=["model.train_steps=400", "model.eval_steps=10"])
     parser.add_argument("--root", default="")
     args = parser.parse_args()
-    from pipeline import config as config_lib
+    from modules import config as config_lib
     config = config_lib.from_args(args.profile, args.overrides)
     root = args.root or tempfile.mkdtemp(prefix="arith-trainer-bench-")
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores; profile {args.profile}, "

@@ -12,7 +12,7 @@ import tf_keras
 from tfx_bsl.public import tfxio
 
 from modules import export, features, model as model_lib, throughput, transform
-from pipeline.config import ModelConfig
+from modules.config import ModelConfig
 
 # custom_config keys: the ModelConfig as a dict, and the generator's operand bound.
 MODEL_CONFIG = "model"

@@ -7,7 +7,7 @@ import time
 import warnings
 from typing import List, Optional
 
-from pipeline import config as config_lib
+from modules import config as config_lib
 from pipeline.paths import Paths
 
 # Errors whose message is the whole story; anything else keeps its traceback.

@@ -14,7 +14,7 @@ thresholds decide.
 import tensorflow_model_analysis as tfma
 
 from modules import export, features, metrics
-from pipeline.config import EvalConfig
+from modules.config import EvalConfig
 
 METRICS_MODULE = metrics.__name__  # "modules.metrics"
 SLICE_FEATURES = (features.OPERATION, features.X_DIGITS, features.Y_DIGITS)

@@ -14,7 +14,7 @@ from components.sample_generator.span_writer import SPAN_PATTERN, next_span
 from components.serving_check.component import ServingCheck
 from modules.trainer import MAX_VAL, MODEL_CONFIG
 from pipeline import evaluation
-from pipeline.config import DataConfig, PipelineConfig
+from modules.config import DataConfig, PipelineConfig
 from pipeline.paths import Paths
 from schema import CURATED_SCHEMA
 

@@ -3,7 +3,8 @@ import logging
 import re
 from typing import List, Optional
 
-from pipeline import beam_args, config as config_lib, factory
+from modules import config as config_lib
+from pipeline import beam_args, factory
 from pipeline.paths import Paths
 
 _PROGRESS = re.compile(r"Component \S+ is (running|finished)|cached execution|^Trainer: ")

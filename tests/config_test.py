@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from pipeline import config
+from modules import config
 
 
 @pytest.mark.parametrize("name", sorted(config.PROFILES))

@@ -4,7 +4,8 @@ import os
 
 import pytest
 
-from pipeline import beam_args, config, factory, paths
+from modules import config
+from pipeline import beam_args, factory, paths
 
 # Markers: `e2e` tests run real TFX pipelines (tens of seconds each); unit tests are fast.
 E2E_BEAM_ARGS = beam_args.local_beam_args(workers=2)

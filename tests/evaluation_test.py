@@ -9,7 +9,7 @@ import pytest
 from components.sample_generator import samples
 from modules import export, features, metrics
 from pipeline import evaluation
-from pipeline.config import EvalConfig
+from modules.config import EvalConfig
 
 pytestmark = pytest.mark.e2e
 

@@ -6,7 +6,7 @@ import tf_keras
 
 from modules import model as arith
 from modules.features import DEC, ENC, SEP, SPC, STP, TGT, TOKEN_OF
-from pipeline.config import ModelConfig
+from modules.config import ModelConfig
 
 CONFIG = ModelConfig(dim_batch=4, dim_hidden=16, dim_dense=32, dim_heads=2, dim_stacks=1,
                      width_enc=24, width_dec=6, warmup_steps=5, train_steps=60,

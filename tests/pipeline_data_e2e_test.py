@@ -6,7 +6,7 @@ import pytest
 
 from components.data_gate.component import DataAnomaliesError
 from components.sample_generator import samples, span_writer
-from pipeline import config
+from modules import config
 from pipeline.paths import Paths
 from tests import mlmd
 from tests.conftest import run_pipeline

@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from components.atomic_pusher.serving_dir import versions as serving_versions
-from pipeline import config, push_report
+from modules import config
+from pipeline import push_report
 from pipeline.metadata import Store, value
 from tests import mlmd
 from tests.conftest import run_pipeline

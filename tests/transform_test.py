@@ -8,7 +8,7 @@ from tensorflow_transform.tf_metadata import dataset_metadata
 
 from components.sample_generator import samples
 from modules import features, tokens, transform
-from pipeline.config import ModelConfig
+from modules.config import ModelConfig
 
 # The text layout and Mask-Predict blanking; tests that need others replace them.
 CONFIG = ModelConfig(width_enc=16, width_dec=5, enc_layout="text", blanking="random",

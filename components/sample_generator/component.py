@@ -3,7 +3,7 @@ from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import channel_utils
 
 from components.sample_generator import executor, spec
-from pipeline.config import GeneratorConfig
+from modules.config import GeneratorConfig
 
 
 class SampleGenerator(base_beam_component.BaseBeamComponent):

@@ -11,7 +11,7 @@ from tfx.types import artifact_utils
 import tensorflow as tf
 
 from components.sample_generator import span_writer, spec
-from pipeline.config import GeneratorConfig, validate_generator
+from modules.config import GeneratorConfig, validate_generator
 
 
 def config_from(exec_properties: Dict[str, Any]) -> GeneratorConfig:

@@ -11,7 +11,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from components.sample_generator import executor, span_writer, spec
 from modules import features
 from pipeline import beam_args
-from pipeline.config import ConfigError, GeneratorConfig
+from modules.config import ConfigError, GeneratorConfig
 
 CONFIG = GeneratorConfig(samples=301, seed=11, shards=3, max_val=20, ops=("+", "*"), span=4)
 

@@ -9,7 +9,7 @@ import apache_beam as beam
 import tensorflow as tf
 
 from components.sample_generator import samples
-from pipeline.config import GeneratorConfig
+from modules.config import GeneratorConfig
 
 MANIFEST = "_manifest.json"
 SHARD_SUFFIX = ".tfrecord.gz"
