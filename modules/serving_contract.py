@@ -1,8 +1,6 @@
 """The serving contract of the exported SavedModel, in one place: its signature and input, its
 outputs, the request a client sends and the answer that is not an input error. Plain protobuf,
 no Keras, so that ServingCheck's probe, `predict` and `serve` read it cheaply."""
-from typing import Sequence
-
 from tensorflow.core.example import example_pb2
 
 from modules import features
@@ -44,7 +42,3 @@ def request_problem(serialized: bytes) -> str:
             if kind not in (None, "bytes_list"):
                 return f"feature {key!r} must be a bytes_list, not {kind}"
     return ""
-
-
-def has_fields(names: Sequence[str]) -> bool:
-    return set(names) == set(REQUEST_FEATURES)

@@ -39,7 +39,6 @@ class Servable:
     def __init__(self, version: int, directory: str, max_batch: int = 256,
                  batch_wait_s: float = 0.0):
         self.version = version
-        self.directory = directory
         self._max_batch, self._batch_wait_s = max_batch, batch_wait_s
         self._serve = tf.saved_model.load(directory).signatures[serving_contract.SIGNATURE]
         self._call([serving_contract.request("x=1,y=2", "x+y")])  # warm-up before any request
