@@ -103,7 +103,8 @@ class EvalConfig:
     max_loss_increase: float = 0.1
     # ServingCheck: median latency of one request, and the share of canaries answered right.
     max_latency_ms: float = 1000.0
-    min_canary_accuracy: float = 0.0
+    # ServingCheck's canaries are one-digit problems that every pushed model should answer.
+    min_canary_accuracy: float = 0.75
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,7 +164,8 @@ PROFILES: Dict[str, PipelineConfig] = {
         model=ModelConfig(dim_batch=16, dim_hidden=16, dim_dense=32, dim_heads=2, dim_stacks=1,
                           width_enc=24, width_dec=5, warmup_steps=20, train_steps=300,
                           eval_steps=3, learning_rate=3e-3),
-        eval=EvalConfig(min_exact_match=0.0, max_exact_match_drop=1.0),
+        # A few hundred steps teach the tiny model the format, not arithmetic: no quality gates.
+        eval=EvalConfig(min_exact_match=0.0, max_exact_match_drop=1.0, min_canary_accuracy=0.0),
     ),
 }
 

@@ -1,5 +1,6 @@
 """Trainer module: `run_fn` trains the sliding-context model on Transform's output and
 exports it with its serving and evaluation signatures."""
+import hashlib
 import json
 import logging
 import math
@@ -11,14 +12,19 @@ import tensorflow_transform as tft
 import tf_keras
 from tfx_bsl.public import tfxio
 
-from modules import export, features, model as model_lib, throughput, transform
+from modules import export, features, model as model_lib, progress, throughput, transform
 from modules.config import ModelConfig
 
 # custom_config keys: the ModelConfig as a dict, and the generator's operand bound.
 MODEL_CONFIG = "model"
 MAX_VAL = transform.MAX_VAL
+# custom_config key of the trainer's source version (pipeline/source_version.py): it is part of
+# the cache key, and of the checkpoints' key, so that edited code never resumes old checkpoints.
+SOURCE_VERSION = "source_version"
 # Written to the Trainer's model_run folder: how this training started.
 START_REPORT = "start.json"
+# Beside the Trainer's outputs: checkpoints of trainings in progress, one folder per training.
+CHECKPOINTS = "checkpoints"
 # A base model is only warm-started from when these match: they shape the weights or change
 # what the weights mean.
 ARCHITECTURE = ("dim_batch", "dim_hidden", "dim_dense", "dim_heads", "dim_stacks", "width_enc",
@@ -74,6 +80,41 @@ def warm_start(model, config: ModelConfig, base_model: Optional[str]) -> str:
     return f"warm-started from the last pushed model ({base_model})"
 
 
+def checkpoint_dir(fn_args) -> str:
+    """Where a training keeps its checkpoints across executions. The folder is keyed by all
+    that the training depends on, so only the same training, run again after it was killed,
+    resumes from them."""
+    key = hashlib.sha256(json.dumps({
+        "train": fn_args.train_files, "eval": fn_args.eval_files,
+        "transform": fn_args.transform_output, "base_model": fn_args.base_model or "",
+        "steps": [fn_args.train_steps, fn_args.eval_steps],
+        "custom_config": fn_args.custom_config}, sort_keys=True).encode()).hexdigest()[:16]
+    # model_run_dir is <pipeline root>/Trainer/model_run/<execution id>.
+    component_root = os.path.dirname(os.path.dirname(fn_args.model_run_dir))
+    return os.path.join(component_root, CHECKPOINTS, key)
+
+
+class _EpochCheckpoint(tf_keras.callbacks.Callback):
+    def __init__(self, manager: tf.train.CheckpointManager, steps_per_epoch: int):
+        super().__init__()
+        self._manager = manager
+        self._steps_per_epoch = steps_per_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._manager.save(checkpoint_number=(epoch + 1) * self._steps_per_epoch)
+
+
+def resume(model, manager: tf.train.CheckpointManager) -> int:
+    """Restores the newest checkpoint of an interrupted training (weights and optimizer state,
+    so the learning-rate schedule goes on where it was); returns its step (0: none). The input
+    pipeline is not restored: the resumed training reads newly shuffled batches."""
+    if not manager.latest_checkpoint:
+        return 0
+    model.optimizer.build(model.trainable_variables)
+    manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    return int(manager.latest_checkpoint.rsplit("-", 1)[1])
+
+
 def run_fn(fn_args) -> None:
     config = ModelConfig(**fn_args.custom_config[MODEL_CONFIG])
     tft_output = tft.TFTransformOutput(fn_args.transform_output)
@@ -82,23 +123,38 @@ def run_fn(fn_args) -> None:
 
     model = model_lib.build_model(config)
     start = warm_start(model, config, fn_args.base_model)
-    logging.warning("Trainer: %s", start)
-    tf.io.gfile.makedirs(fn_args.model_run_dir)
-    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, START_REPORT), "w") as f:
-        json.dump({"start": start, "base_model": fn_args.base_model or ""}, f)
     epochs = epochs_for(fn_args.train_steps)
     steps_per_epoch = math.ceil(fn_args.train_steps / epochs)
+    checkpoints = checkpoint_dir(fn_args)
+    manager = tf.train.CheckpointManager(
+        tf.train.Checkpoint(model=model, optimizer=model.optimizer), checkpoints, max_to_keep=1)
+    resumed_at = resume(model, manager)
+    if resumed_at:
+        start = (f"resumed at step {resumed_at} of {fn_args.train_steps} from the checkpoint "
+                 f"of an interrupted run, which {start}")
+    progress.report("Trainer: %s", start)
+    tf.io.gfile.makedirs(fn_args.model_run_dir)
+    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, START_REPORT), "w") as f:
+        json.dump({"start": start, "base_model": fn_args.base_model or "",
+                   "resumed_at_step": resumed_at}, f)
     logging.info("training %d steps of %d examples", fn_args.train_steps, config.dim_batch)
     model.fit(
         train,
         epochs=epochs,
+        initial_epoch=resumed_at // steps_per_epoch,
         steps_per_epoch=steps_per_epoch,
         validation_data=evaluation.repeat(),
         validation_steps=fn_args.eval_steps,
         callbacks=[
             tf_keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch"),
-            throughput.Throughput(config.dim_batch, steps_per_epoch, fn_args.model_run_dir)],
-        verbose=2)
+            throughput.Throughput(config.dim_batch, steps_per_epoch, fn_args.model_run_dir),
+            throughput.TrainingProgress(steps_per_epoch * epochs, config.dim_batch,
+                                      first_step=resumed_at),
+            _EpochCheckpoint(manager, steps_per_epoch)],
+        verbose=0)
     export.save(model_lib.for_serving(model, config), tft_output, config,
                 fn_args.serving_model_dir,
                 int(fn_args.custom_config[MAX_VAL]))
+    # The training is done and the model is its result. Any other folder is an interrupted
+    # training whose code, settings or data have changed since: dropped as well.
+    tf.io.gfile.rmtree(os.path.dirname(checkpoints))

@@ -26,8 +26,17 @@ import tensorflow as tf
 from modules import features, tokens
 
 _HASH_BUCKETS = 1 << 24
-# custom_config key of the generator's operand bound (the rest is the ModelConfig).
+# custom_config key of the generator's operand bound (the rest are ModelConfig fields).
 MAX_VAL = "max_val"
+# The ModelConfig fields preprocessing_fn reads. Transform is given only these, so that changing
+# a training-only field (train_steps, dim_hidden, ...) reuses Transform's cached output.
+MODEL_FIELDS = ("width_enc", "width_dec", "enc_layout", "reverse_result", "full_blank_fraction",
+                "blanking")
+
+
+def custom_config_for(model_config: Any, max_val: int) -> Dict[str, Any]:
+    """Transform's custom_config: the fields above of a ModelConfig, and the operand bound."""
+    return {**{name: getattr(model_config, name) for name in MODEL_FIELDS}, MAX_VAL: max_val}
 
 
 def _uniform(keys: tf.Tensor, salt: str) -> tf.Tensor:
@@ -108,7 +117,7 @@ def _marked(ids: tf.RaggedTensor, token: int) -> tf.RaggedTensor:
 
 
 def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> Dict[str, Any]:
-    """tf.Transform entry point; custom_config is the pipeline's ModelConfig as a dict."""
+    """tf.Transform entry point; custom_config is `custom_config_for(...)`."""
     width_enc = int(custom_config["width_enc"])
     width_dec = int(custom_config["width_dec"])
     defs, op = tokens.joined(inputs[features.DEFS]), tokens.joined(inputs[features.OP])

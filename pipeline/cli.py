@@ -8,11 +8,9 @@ import warnings
 from typing import List, Optional
 
 from modules import config as config_lib
+from pipeline import errors
 from pipeline.paths import Paths
 
-# Errors whose message is the whole story; anything else keeps its traceback.
-_USER_ERRORS = ("ConfigError", "SpanConflictError", "DataAnomaliesError", "InspectionError",
-                "PredictionError", "MetadataError", "LineageError", "VersionError")
 
 
 def _add_config_args(parser: argparse.ArgumentParser) -> None:
@@ -58,20 +56,15 @@ def _cmd_run(args) -> int:
     if args.keep is not None:
         overrides.append(f"serving.keep_versions={args.keep}")
     config = config_lib.from_args(args.profile, overrides)  # fails fast, before imports
-    from pipeline import beam_args, factory, local_runner, push_report
-    paths = Paths(os.path.abspath(args.root))
-    config = factory.with_span(config, paths)
-    pipeline_args = beam_args.local_beam_args(args.workers) + list(args.beam_arg)
-    local_runner.show_progress()
-    started = time.time()
-    print(f"arith-tfx: running the pipeline (profile {args.profile}, stage {args.stage}, "
-          f"span {config.generator.span}) under {paths.root}", flush=True)
-    local_runner.run(config, paths, stage=args.stage, pipeline_args=pipeline_args)
-    print(f"arith-tfx: pipeline finished in {time.time() - started:.0f} s; "
-          f"outputs under {paths.root} (see `arith-tfx inspect --root {paths.root}`)")
-    if args.stage == "push":
-        print(f"arith-tfx: {push_report.explain(paths.root)}")
-    return 0
+    from pipeline import beam_args, run_command
+    return run_command.run(config, Paths(os.path.abspath(args.root)), args.profile, args.stage,
+                           beam_args.local_beam_args(args.workers) + list(args.beam_arg),
+                           enable_cache=not args.no_cache, verbose=args.verbose)
+
+
+def _cmd_runs(args) -> int:
+    from pipeline import run_report
+    return run_report.show_runs(os.path.abspath(args.root))
 
 
 def _cmd_generate(args) -> int:
@@ -131,13 +124,19 @@ def _cmd_serve(args) -> int:
 
 
 def _cmd_versions(args) -> int:
-    from pipeline import versions
-    return versions.show(os.path.abspath(args.root), args.keep)
+    from pipeline import run_lock, versions
+    root = os.path.abspath(args.root)
+    if args.keep is None:
+        return versions.show(root, None)
+    with run_lock.hold(root):  # removing versions must not race a run's push or its clean-up
+        return versions.show(root, args.keep)
 
 
 def _cmd_rollback(args) -> int:
-    from pipeline import versions
-    versions.rollback(os.path.abspath(args.root), args.to)
+    from pipeline import run_lock, versions
+    root = os.path.abspath(args.root)
+    with run_lock.hold(root):
+        versions.rollback(root, args.to)
     return 0
 
 
@@ -177,7 +176,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--keep", type=_at_least_one, metavar="N",
                      help="after a push, keep only the newest N versions in serving/ "
                           "(same as --set serving.keep_versions=N)")
+    run.add_argument("--no-cache", action="store_true",
+                     help="run every component again, even where an earlier run's outputs "
+                          "could be reused")
     run.set_defaults(handler=_cmd_run)
+
+    runs = commands.add_parser("runs", help="list past runs: when, what ran, what was pushed")
+    _add_root_arg(runs)
+    runs.set_defaults(handler=_cmd_runs)
 
     generate = commands.add_parser("generate", help="write a span of samples, outside TFX")
     defaults = config_lib.GeneratorConfig()
@@ -227,7 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--batch-wait-ms", type=_finite_at_least(0), default=0.0,
                        help="wait this long for more requests before a call (default: "
                             "%(default)s: batch only what queued up during the last call)")
-    serve.add_argument("--verbose", action="store_true", help="log every request")
+    serve.add_argument("--verbose", action="store_true",
+                       help="log every request, and show the messages of TensorFlow and absl")
     serve.set_defaults(handler=_cmd_serve)
 
     show_versions = commands.add_parser(
@@ -257,22 +264,21 @@ def build_parser() -> argparse.ArgumentParser:
     show_config = commands.add_parser("config", help="print the resolved configuration")
     _add_config_args(show_config)
     show_config.set_defaults(handler=_cmd_config)
+    for name, command in commands.choices.items():
+        if name != "serve":  # serve has its own, which also logs every request
+            command.add_argument("--verbose", action="store_true",
+                                 help="also show the messages of TensorFlow, absl and Beam")
     return parser
 
 
-def _user_error(error: BaseException) -> Optional[BaseException]:
-    """The first exception in the cause chain that is one of ours."""
-    while error is not None:
-        if type(error).__name__ in _USER_ERRORS:
-            return error
-        error = error.__cause__ or error.__context__
-    return None
-
-
-def _quiet_libraries() -> None:
-    """TF's C++ start-up lines and Google client deprecation notices say nothing to a user.
-    Set through the environment so that Beam's worker processes inherit it; a user who wants
-    them back sets TF_CPP_MIN_LOG_LEVEL or PYTHONWARNINGS."""
+def _quiet_libraries(command: str) -> None:
+    """TF's C++ start-up lines, absl's warnings and Google client deprecation notices say
+    nothing to a user (--verbose shows them). Set through the environment so that Beam's worker
+    processes inherit it. `run` keeps absl's lines: they go to the run's log file."""
+    import logging
+    if command != "run":
+        for name in ("absl", "tensorflow"):
+            logging.getLogger(name).setLevel(logging.ERROR)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning,ignore::DeprecationWarning")
     warnings.filterwarnings("ignore", category=FutureWarning)
@@ -281,14 +287,15 @@ def _quiet_libraries() -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    _quiet_libraries()
+    if not args.verbose:
+        _quiet_libraries(args.command)
     try:
         return args.handler(args)
     except BrokenPipeError:  # e.g. `arith-tfx lineage | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as error:  # pylint: disable=broad-except
-        known = _user_error(error)
+        known = errors.user_error(error)
         if known is None:
             raise
         print(f"arith-tfx {args.command}: error: {known}", file=sys.stderr)

@@ -117,8 +117,7 @@ def check_root(root: str, min_free_bytes: int = MIN_FREE_BYTES) -> List[Finding]
         if leftovers:
             found.append(Finding("warning", f"{len(leftovers)} unfinished push or removal "
                                             f"folder(s) in {serving} (never served)",
-                                 f"remove them: rm -rf {os.path.join(serving, '.staging-*')} "
-                                 f"{os.path.join(serving, '.removing-*')}"))
+                                 "the next `arith-tfx run` on this root removes them"))
     return found
 
 

@@ -4,20 +4,24 @@ from typing import List, Optional
 
 from tfx import v1 as tfx
 from tfx.dsl.components.base import executor_spec
-from tfx.proto import example_gen_pb2
+from tfx.proto import example_gen_pb2, range_config_pb2
 
-from components.atomic_pusher import executor as atomic_pusher
+from components.atomic_pusher import executor as atomic_pusher, serving_dir as serving_layout
 from components.data_gate.component import DataGate
-from components.latest_pushed_model.strategy import LatestPushedModelStrategy
+from components.latest_pushed_model.strategy import BEFORE_SPAN, LatestPushedModelStrategy
 from components.sample_generator.component import SampleGenerator
-from components.sample_generator.span_writer import SPAN_PATTERN, next_span
+from components.sample_generator.span_writer import SPAN_PATTERN, SPLIT_NAME, next_span
 from components.serving_check.component import ServingCheck
-from modules.trainer import MAX_VAL, MODEL_CONFIG
-from pipeline import evaluation
+from modules import transform as transform_module
 from modules.config import DataConfig, PipelineConfig
+from modules.trainer import MAX_VAL, MODEL_CONFIG, SOURCE_VERSION as TRAINER_SOURCE_VERSION
+from pipeline import evaluation
 from pipeline.paths import Paths
+from pipeline.source_version import KEY as SOURCE_VERSION, file_version, source_version
 from schema import CURATED_SCHEMA
 
+# Execution property of the Pusher: the version served when the pipeline was made.
+SERVED_VERSION = "served_version"
 # How far a run goes; each stage includes the ones before it.
 STAGES = ("data", "train", "push")
 
@@ -30,51 +34,71 @@ def split_config(data: DataConfig) -> example_gen_pb2.Output:
         for name, count in buckets if count > 0]))
 
 
+def versioned(component, version: str):
+    """Adds `version` (of the code the component runs) to its execution properties, and so to
+    TFX's cache key: an edit re-runs the component, unchanged code reuses it. Executors ignore
+    the extra property."""
+    component.exec_properties[SOURCE_VERSION] = version
+    return component
+
+
+def span_range(span: int) -> range_config_pb2.RangeConfig:
+    """Exactly one span, the configured one (not the newest one on disk)."""
+    return range_config_pb2.RangeConfig(static_range=range_config_pb2.StaticRange(
+        start_span_number=span, end_span_number=span))
+
+
 def data_components(config: PipelineConfig, paths: Paths) -> List:
     """Generator, ExampleGen, statistics, schema, validation and the gate."""
-    generator = SampleGenerator(config=config.generator, data_root=paths.data_root)
+    generator = versioned(SampleGenerator(config=config.generator, data_root=paths.data_root),
+                          source_version("components.sample_generator.executor"))
     example_gen = tfx.components.ImportExampleGen(
         input_base=paths.data_root,
         input_config=example_gen_pb2.Input(splits=[
-            example_gen_pb2.Input.Split(name="span", pattern=SPAN_PATTERN)]),
-        output_config=split_config(config.data))
+            example_gen_pb2.Input.Split(name=SPLIT_NAME, pattern=SPAN_PATTERN)]),
+        output_config=split_config(config.data),
+        range_config=span_range(config.generator.span))
     # ImportExampleGen reads files, not artifacts: order it after the generator explicitly.
     example_gen.add_upstream_node(generator)
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     if config.data.schema == "curated":
-        schema_gen = tfx.components.ImportSchemaGen(schema_file=CURATED_SCHEMA)
+        schema_gen = versioned(tfx.components.ImportSchemaGen(schema_file=CURATED_SCHEMA),
+                               file_version(CURATED_SCHEMA))
     else:
         schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"])
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
-    data_gate = DataGate(examples=example_gen.outputs["examples"],
-                         anomalies=example_validator.outputs["anomalies"])
+    data_gate = versioned(DataGate(examples=example_gen.outputs["examples"],
+                                   anomalies=example_validator.outputs["anomalies"]),
+                          source_version("components.data_gate.component"))
     return [generator, example_gen, statistics_gen, schema_gen, example_validator, data_gate]
 
 
-def latest_pushed_model() -> tfx.dsl.Resolver:
-    """The model users are served now: the Trainer warm-starts from it, the Evaluator compares
-    the candidate with it."""
+def latest_pushed_model(before_span: int = 0) -> tfx.dsl.Resolver:
+    """The model users are served now (the Evaluator's baseline); with `before_span`, the last
+    pushed model trained on an earlier span (where the Trainer warm-starts)."""
     return tfx.dsl.Resolver(
         strategy_class=LatestPushedModelStrategy,
+        config={BEFORE_SPAN: before_span},
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         pushed_model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.PushedModel),
-    ).with_id("latest_pushed_model_resolver")
+    ).with_id("warm_start_model_resolver" if before_span else "latest_pushed_model_resolver")
 
 
 def train_components(config: PipelineConfig, data: List) -> List:
-    """The last pushed model, Transform (tokenizing, blanking) and Trainer (the sliding-context
-    model, warm-started from the last pushed one unless model.warm_start is off)."""
+    """The model to warm-start from, Transform (tokenizing, blanking) and Trainer (the
+    sliding-context model, warm-started from the last model pushed before this span unless
+    model.warm_start is off)."""
     _, example_gen, _, schema_gen, _, data_gate = data
-    pushed = latest_pushed_model()
+    start_from = latest_pushed_model(before_span=config.generator.span)
     model_config = dataclasses.asdict(config.model)
-    transform = tfx.components.Transform(
+    transform = versioned(tfx.components.Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn="modules.transform.preprocessing_fn",
-        custom_config={**model_config, MAX_VAL: config.generator.max_val},
+        custom_config=transform_module.custom_config_for(config.model, config.generator.max_val),
         # StatisticsGen already describes the raw span; token statistics would cost a Beam pass.
-        disable_statistics=True)
+        disable_statistics=True), source_version("modules.transform"))
     # Transform must not start on a span that failed validation.
     transform.add_upstream_node(data_gate)
     trainer = tfx.components.Trainer(
@@ -84,33 +108,42 @@ def train_components(config: PipelineConfig, data: List) -> List:
         schema=schema_gen.outputs["schema"],
         train_args=tfx.proto.TrainArgs(num_steps=config.model.train_steps),
         eval_args=tfx.proto.EvalArgs(num_steps=config.model.eval_steps),
-        base_model=pushed.outputs["model"] if config.model.warm_start else None,
-        custom_config={MODEL_CONFIG: model_config, MAX_VAL: config.generator.max_val})
-    return [pushed, transform, trainer]
+        base_model=start_from.outputs["model"] if config.model.warm_start else None,
+        # The source version goes into custom_config here: run_fn keys its checkpoints by it.
+        custom_config={MODEL_CONFIG: model_config, MAX_VAL: config.generator.max_val,
+                       TRAINER_SOURCE_VERSION: source_version("modules.trainer")})
+    return [start_from, transform, trainer]
 
 
 def push_components(config: PipelineConfig, paths: Paths, data: List, train: List) -> List:
-    """Evaluator against thresholds and the last pushed model, ServingCheck, atomic Pusher."""
+    """Evaluator against thresholds and the served model, ServingCheck, atomic Pusher."""
     _, example_gen, *_ = data
-    pushed, _, trainer = train
-    evaluator = tfx.components.Evaluator(
+    _, _, trainer = train
+    served = latest_pushed_model()
+    evaluator = versioned(tfx.components.Evaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
-        baseline_model=pushed.outputs["model"],
+        baseline_model=served.outputs["model"],
         eval_config=evaluation.eval_config(config.eval),
-        example_splits=[evaluation_split(config.data)])
-    serving_check = ServingCheck(
+        example_splits=[evaluation_split(config.data)]), source_version("modules.metrics"))
+    serving_check = versioned(ServingCheck(
         model=trainer.outputs["model"], max_latency_ms=config.eval.max_latency_ms,
-        min_canary_accuracy=config.eval.min_canary_accuracy)
-    pusher = tfx.components.Pusher(
+        min_canary_accuracy=config.eval.min_canary_accuracy),
+        source_version("components.serving_check.executor", "components.serving_check.probe"))
+    pusher = versioned(tfx.components.Pusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
         infra_blessing=serving_check.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=paths.serving_dir)),
         custom_executor_spec=executor_spec.ExecutorClassSpec(atomic_pusher.Executor),
-        custom_config={atomic_pusher.KEEP_VERSIONS: config.serving.keep_versions})
-    return [evaluator, serving_check, pusher]
+        custom_config={atomic_pusher.KEEP_VERSIONS: config.serving.keep_versions}),
+        source_version("components.atomic_pusher.executor"))
+    # What is served now is part of the Pusher's decision ("already served"?): after a rollback
+    # or a removed version, an unchanged run must decide again rather than reuse the old one.
+    live = serving_layout.versions(paths.serving_dir)
+    pusher.exec_properties[SERVED_VERSION] = str(live[-1]) if live else ""
+    return [served, evaluator, serving_check, pusher]
 
 
 def with_span(config: PipelineConfig, paths: Paths) -> PipelineConfig:
@@ -128,7 +161,8 @@ def evaluation_split(data: DataConfig) -> str:
 
 def create_pipeline(config: PipelineConfig, paths: Paths, beam_pipeline_args: List[str],
                     stage: str = "push",
-                    metadata_connection_config: Optional[object] = None) -> tfx.dsl.Pipeline:
+                    metadata_connection_config: Optional[object] = None,
+                    enable_cache: bool = True) -> tfx.dsl.Pipeline:
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
     config = with_span(config.validate(), paths)
@@ -143,7 +177,7 @@ def create_pipeline(config: PipelineConfig, paths: Paths, beam_pipeline_args: Li
         pipeline_name=config.name,
         pipeline_root=paths.pipeline_root,
         components=components,
-        enable_cache=True,
+        enable_cache=enable_cache,
         metadata_connection_config=metadata_connection_config
         or tfx.orchestration.metadata.sqlite_metadata_connection_config(paths.metadata_path),
         beam_pipeline_args=beam_pipeline_args)

@@ -35,9 +35,19 @@ def _pushed_model(store: Store, version: Optional[str]):
 
 
 def _samples_of(store: Store, examples, input_base: str):
-    """The generator run whose span ExampleGen ingested (linked by data root and span)."""
+    """The generator run whose span ExampleGen ingested. ImportExampleGen reads files, not
+    artifacts, so no event links the two; both record the fingerprint of the span's files
+    (count, bytes, modification times), which identifies the very files ExampleGen read. Older
+    generator artifacts without it are matched by data root and span."""
+    ingested = value(examples, "input_fingerprint")
+    candidates = store.artifacts("ArithmeticSamples")
+    for samples in candidates:
+        if ingested and value(samples, "input_fingerprint") == ingested:
+            return samples
     span = value(examples, "span")
-    for samples in store.artifacts("ArithmeticSamples"):
+    for samples in candidates:
+        if value(samples, "input_fingerprint"):
+            continue
         data_dir = value(samples, "data_dir", "")
         if value(samples, "span") == span and data_dir.startswith(input_base.rstrip("/") + "/"):
             return samples

@@ -3,6 +3,7 @@ import json
 import os
 from typing import List
 
+from components.atomic_pusher.executor import NOT_PUSHED_REASON
 from modules.trainer import START_REPORT
 from pipeline import quality
 from pipeline.metadata import Store, value
@@ -67,11 +68,32 @@ def training_start(store: Store, model) -> str:
 
 
 def explain(root: str) -> str:
+    """What the newest Pusher execution decided, and why."""
     store = Store(Paths(root).metadata_path)
     pushes = store.artifacts("PushedModel")
     if not pushes:
         return "no push recorded"
-    latest = pushes[0]
+    return explain_push(store, pushes[0])
+
+
+def reasons_not_pushed(store: Store, push) -> List[str]:
+    """Why a PushedModel was not pushed: the Pusher's own reason, or the refusing gates'."""
+    if value(push, NOT_PUSHED_REASON):
+        return [f"Pusher: {value(push, NOT_PUSHED_REASON)}"]
+    inputs = store.inputs(store.producer(push))
+    reasons = []
+    for blessing in inputs.get("model_blessing", []):
+        if value(blessing, "blessed") != 1:
+            evaluation = store.outputs(store.producer(blessing))["evaluation"][0]
+            reasons += evaluator_reasons(evaluation.uri)
+    for blessing in inputs.get("infra_blessing", []):
+        if value(blessing, "blessed") != 1:
+            reasons += serving_check_reasons(blessing.uri)
+    return reasons or ["no blessing"]
+
+
+def explain_push(store: Store, latest) -> str:
+    """One PushedModel: pushed where, or why not; how the model was trained and how good it is."""
     inputs = store.inputs(store.producer(latest))
     starts = [training_start(store, model) for model in inputs.get("model", [])]
     start = "".join(f"\n  the model was {line}" for line in starts if line)
@@ -82,12 +104,5 @@ def explain(root: str) -> str:
     if value(latest, "pushed") == 1:
         return (f"model pushed as version {value(latest, 'pushed_version')} to "
                 f"{value(latest, 'pushed_destination')}{start}")
-    reasons = []
-    for blessing in inputs.get("model_blessing", []):
-        if value(blessing, "blessed") != 1:
-            evaluation = store.outputs(store.producer(blessing))["evaluation"][0]
-            reasons += evaluator_reasons(evaluation.uri)
-    for blessing in inputs.get("infra_blessing", []):
-        if value(blessing, "blessed") != 1:
-            reasons += serving_check_reasons(blessing.uri)
-    return "model NOT pushed:\n  " + "\n  ".join(reasons or ["no blessing"]) + start
+    return ("model NOT pushed:\n  " + "\n  ".join(reasons_not_pushed(store, latest))
+            + start)

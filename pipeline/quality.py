@@ -6,8 +6,9 @@ from modules import features, metrics
 OVERALL = "all"
 
 
-def exact_match(evaluation_uri: str) -> Dict[str, float]:
-    """{"all": share, "+": share, ...} of the candidate model on the evaluated split."""
+def exact_match(evaluation_uri: str, model: str = "candidate") -> Dict[str, float]:
+    """{"all": share, "+": share, ...} of the candidate model (or of the "baseline") on the
+    evaluated split; empty for a baseline when there was none."""
     import tensorflow_model_analysis as tfma
     found = {}
     for per_slice in tfma.load_metrics(evaluation_uri):
@@ -20,8 +21,8 @@ def exact_match(evaluation_uri: str) -> Dict[str, float]:
             continue
         for entry in per_slice.metric_keys_and_values:
             key = entry.key
-            if key.name == metrics.EXACT_MATCH and not key.is_diff and key.model_name in (
-                    "", "candidate"):
+            names = ("", "candidate") if model == "candidate" else (model,)
+            if key.name == metrics.EXACT_MATCH and not key.is_diff and key.model_name in names:
                 found[name] = entry.value.double_value.value
     return found
 

@@ -32,7 +32,7 @@ def test_too_little_disk_is_a_problem(tmp_path):
 def test_leftover_staging_folders_are_named(tmp_path):
     os.makedirs(tmp_path / "serving" / ".staging-5-abcd")
     (leftover,) = [f for f in doctor.check_root(str(tmp_path)) if f.level == "warning"]
-    assert "unfinished push" in leftover.what and "rm -rf" in leftover.fix
+    assert "unfinished push" in leftover.what and "next `arith-tfx run`" in leftover.fix
 
 
 def test_a_pin_that_differs_is_a_problem(tmp_path):

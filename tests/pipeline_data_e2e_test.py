@@ -5,10 +5,10 @@ import shutil
 import pytest
 
 from components.data_gate.component import DataAnomaliesError
-from components.sample_generator import samples, span_writer
+from components.sample_generator import span_writer
 from modules import config
 from pipeline.paths import Paths
-from tests import mlmd
+from tests import mlmd, spans
 from tests.conftest import run_pipeline
 
 DATA_NODES = ("SampleGenerator", "ImportExampleGen", "StatisticsGen", "ImportSchemaGen",
@@ -40,27 +40,16 @@ def test_rerun_with_unchanged_inputs_reuses_cached_components(data_run):
         assert set(states[1:]) == {"CACHED"}, (node, states)
 
 
-def _write_span(data_root, span, rows):
-    directory = span_writer.span_dir(data_root, span)
-    os.makedirs(directory)
-    import tensorflow as tf
-    with tf.io.TFRecordWriter(os.path.join(directory, "data-00000-of-00001.tfrecord.gz"),
-                              options="GZIP") as writer:
-        for row in rows:
-            writer.write(samples.to_example(row))
-
-
 def test_span_with_unknown_character_stops_before_transform(data_run, tmp_path):
     copy = Paths(str(tmp_path / "root"))
     shutil.copytree(data_run.root, copy.root)
     downstream = ("Transform", "Trainer", "Evaluator", "Pusher")
     before = mlmd.executions_by_node(copy.metadata_path)
-    good = samples.generate(60, 9, ("+",), samples.shard_rng(5, 0))
-    bad = [good[0]._replace(defs="x=3,y=4?"), good[1]._replace(res="1/2")]
-    _write_span(copy.data_root, 2, good[2:] + bad)
+    span_2 = config.with_overrides(config.profile("tiny"), ["generator.span=2"])
+    spans.write_damaged_span(copy.data_root, span_2.generator, spans.rows_with_two_bad())
 
     with pytest.raises(Exception) as raised:
-        run_pipeline(config.profile("tiny"), copy.root, "push")
+        run_pipeline(span_2, copy.root, "push")
     error = raised.value
     while error is not None and not isinstance(error, DataAnomaliesError):
         error = error.__cause__ or error.__context__

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from components.atomic_pusher.serving_dir import versions as serving_versions
-from modules import config
+from modules import config, serving_contract
 from pipeline import push_report
 from pipeline.metadata import Store, value
 from tests import mlmd
@@ -36,18 +36,40 @@ def test_a_validated_model_is_pushed_atomically(push_run):
         assert mlmd.states(executions[node])[-1] == "COMPLETE", node
 
 
+def _answers_of_the_pushed_model(push_run, expressions):
+    """What the pushed SavedModel itself answers, through its serving signature."""
+    import tensorflow as tf
+    version = serving_versions(push_run.serving_dir)[-1]
+    model = tf.saved_model.load(os.path.join(push_run.serving_dir, str(version)))
+    requests = [serving_contract.request(*expression.split(":")[:2])
+                for expression in expressions]
+    out = model.signatures[serving_contract.SIGNATURE](examples=tf.constant(requests))
+    return [(res.decode(), error.decode())
+            for res, error in zip(out["res"].numpy(), out["error"].numpy())]
+
+
 def test_predict_answers_good_lines_and_names_bad_ones(push_run):
     lines = "x=3,y=-4:x*y\nx=3,y=?:x*y\nx=3:x*y\nx=3,y=4\n\ny=2,x=5:y-x:-3\n"
     result = _cli("predict", "--root", push_run.root, stdin=lines)
     out = result.stdout.splitlines()
     assert result.returncode == 1, result.stderr
     assert len(out) == 5, out
-    assert out[0].startswith("x=3,y=-4:x*y  ")
-    assert "(confidence " in out[0] or "the model gave no integer" in out[0], out[0]
+    (first, first_error), (last, last_error) = _answers_of_the_pushed_model(
+        push_run, ["x=3,y=-4:x*y", "y=2,x=5:y-x"])
+    # The tiny model is mostly wrong; predict must print exactly what it answers.
+    if first_error:
+        assert out[0] == f"x=3,y=-4:x*y  error: {first_error}", out[0]
+    else:
+        assert out[0].startswith(f"x=3,y=-4:x*y  = {first}  (confidence "), out[0]
     assert "unknown character" in out[1]
     assert "defs must define x and y" in out[2]
     assert "expected defs:op" in out[3]
-    assert out[4].startswith("y=2,x=5:y-x:-3  ")
+    if last_error:
+        assert out[4] == f"y=2,x=5:y-x:-3  error: {last_error}", out[4]
+    else:
+        verdict = "correct" if last == "-3" else "wrong, expected -3"
+        assert out[4].startswith(f"y=2,x=5:y-x:-3  = {last}  (confidence ") and \
+            out[4].endswith(verdict), (out[4], last)
     assert "Traceback" not in result.stderr
 
 
@@ -71,14 +93,16 @@ def test_impossible_floor_pushes_nothing_and_says_why(push_run):
     report = push_report.explain(push_run.root)
     assert report.startswith("model NOT pushed"), report
     assert "exact_match" in report and "floor" in report, report
-    # Continuous training: this run's Trainer started from the model pushed before.
-    assert "warm-started from the last pushed model" in report, report
+    # Same span, code and training settings: the Trainer was reused, not trained again on the
+    # data the pushed model has seen.
+    assert mlmd.states(mlmd.executions_by_node(push_run.metadata_path)["Trainer"])[-1] == \
+        "CACHED"
 
 
 def test_a_model_worse_than_the_pushed_one_is_not_blessed(push_run):
     before = serving_versions(push_run.serving_dir)
-    tiny = config.profile("tiny")
-    # Other dimensions: no warm start possible, so one step from scratch.
+    tiny = config.with_overrides(config.profile("tiny"), ["generator.span=2"])
+    # The next span, but other dimensions: no warm start possible, so one step from scratch.
     worse = dataclasses.replace(tiny, model=dataclasses.replace(
         tiny.model, train_steps=1, warmup_steps=0, dim_hidden=8))
     run_pipeline(worse, push_run.root, "push")
@@ -122,7 +146,8 @@ def test_rollback_serves_an_earlier_model_and_the_next_run_starts_from_it(push_r
     tiny = config.profile("tiny")
     first = serving_versions(push_run.serving_dir)[0]
     first_model = _latest_model_of_version(push_run, first)
-    run_pipeline(tiny, push_run.root, "push")  # a second pushed version, of another model
+    # A second pushed version, of another model (one more step: the same config is cached).
+    run_pipeline(config.with_overrides(tiny, ["model.train_steps=302"]), push_run.root, "push")
     second = serving_versions(push_run.serving_dir)[-1]
     assert second != first and _latest_model_of_version(push_run, second).id != first_model.id
 
@@ -147,9 +172,9 @@ def test_rollback_serves_an_earlier_model_and_the_next_run_starts_from_it(push_r
     assert f" {tiny.generator.span} " in rows[str(first)] and \
         f" {tiny.generator.seed}" in rows[str(first)], listing.stdout
 
-    # The next run warm-starts from (and compares against) the model served again; one more
-    # step, or the whole run would be the second run's, cached.
-    run_pipeline(config.with_overrides(tiny, ["model.train_steps=301"]), push_run.root, "push")
+    # The next run, on the next span, warm-starts from (and compares against) the model served
+    # again.
+    run_pipeline(config.with_overrides(tiny, ["generator.span=2"]), push_run.root, "push")
     assert f"({first_model.uri}/" in _start_of_latest_run(push_run), \
         _start_of_latest_run(push_run)
 

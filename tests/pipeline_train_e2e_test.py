@@ -39,8 +39,8 @@ def serving_model(train_run):
 
 def test_trainer_runs_after_transform_and_lowers_the_loss(train_run):
     executions = mlmd.executions_by_node(train_run.metadata_path)
-    for node in ("Transform", "Trainer"):
-        assert mlmd.states(executions[node])[-1] == "COMPLETE", node
+    for node in ("Transform", "Trainer"):  # later runs on this root may reuse them (CACHED)
+        assert mlmd.states(executions[node])[0] == "COMPLETE", node
     losses = _scalars(os.path.join(train_run.run_dir, "train"), "epoch_loss")
     assert len(losses) == 10, losses
     assert losses[-1] < 0.8 * losses[0], losses

@@ -25,10 +25,19 @@ def _row(defs, op, res=None):
     return row
 
 
+class _OnlyWhatTransformIsGiven(dict):
+    """custom_config as the pipeline gives it to Transform (transform.custom_config_for), where
+    reading any other key fails, `.get` with a default included: a setting preprocessing_fn
+    reads must be in transform.MODEL_FIELDS, or changing it would not re-run Transform."""
+
+    def get(self, key, default=None):
+        return self[key]
+
+
 def _transform(rows, spec, config=CONFIG, tmp_dir="/tmp"):
     metadata = dataset_metadata.DatasetMetadata.from_feature_spec(spec)
-    fn = functools.partial(transform.preprocessing_fn,
-                           custom_config={**dataclasses.asdict(config), transform.MAX_VAL: 99})
+    fn = functools.partial(transform.preprocessing_fn, custom_config=_OnlyWhatTransformIsGiven(
+        transform.custom_config_for(config, 99)))
     with tft_beam.Context(temp_dir=tmp_dir, force_tf_compat_v1=False):
         (transformed, _), _ = (rows, metadata) | tft_beam.AnalyzeAndTransformDataset(
             fn, output_record_batches=False)

@@ -17,6 +17,8 @@ from components.latest_pushed_model.strategy import PUSHED_MODEL_ID
 
 # Pusher(custom_config={KEEP_VERSIONS: N}): after a push, keep only the newest N versions.
 KEEP_VERSIONS = "keep_versions"
+# Custom property of a PushedModel that was not pushed: why, when it is not a missing blessing.
+NOT_PUSHED_REASON = "not_pushed_reason"
 REQUIRED_BLESSINGS = (standard_component_specs.MODEL_BLESSING_KEY,
                       standard_component_specs.INFRA_BLESSING_KEY)
 
@@ -46,6 +48,15 @@ class Executor(tfx_pusher.Executor):
                              f"{destination.WhichOneof('destination')!r}")
         serving_dir = destination.filesystem.base_directory
         model_path = self.GetModelPath(input_dict)
+        served = serving_layout.versions(serving_dir)
+        if served and serving_layout.same_model(
+                model_path, os.path.join(serving_dir, str(served[-1]))):
+            # A re-run with nothing changed: a second copy would only be a new version number.
+            reason = f"this model is already served as version {served[-1]}"
+            logging.warning("model not pushed: %s", reason)
+            self._MarkNotPushed(model_push)
+            model_push.set_string_custom_property(NOT_PUSHED_REASON, reason)
+            return
         version = str(serving_layout.publish(model_path, serving_dir))
         logging.info("model pushed to %s as version %s", serving_dir, version)
         io_utils.copy_dir(model_path, model_push.uri)

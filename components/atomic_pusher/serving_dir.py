@@ -12,6 +12,7 @@ from typing import List
 
 STAGING_PREFIX = ".staging-"
 REMOVING_PREFIX = ".removing-"
+FINGERPRINT = "fingerprint.pb"
 
 
 def _gfile():
@@ -49,6 +50,21 @@ def publish(model_path: str, serving_dir: str) -> int:
         if _gfile().exists(staging):
             _gfile().rmtree(staging)
     return version
+
+
+def same_model(model_path: str, version_path: str) -> bool:
+    """Whether two SavedModels are the same model: TF writes `fingerprint.pb` with hashes of
+    the graph, the signatures and the checkpoint into every SavedModel."""
+    paths = [os.path.join(folder, FINGERPRINT) for folder in (model_path, version_path)]
+    if not all(_gfile().exists(path) for path in paths):
+        return False
+    first, second = (_read(path) for path in paths)
+    return first == second
+
+
+def _read(path: str) -> bytes:
+    with _gfile().GFile(path, "rb") as f:
+        return f.read()
 
 
 def _copy_tree(source: str, destination: str) -> None:

@@ -24,6 +24,10 @@ def config_from(exec_properties: Dict[str, Any]) -> GeneratorConfig:
     return config
 
 
+# Custom property of the output: the span's files as ImportExampleGen fingerprints them.
+INPUT_FINGERPRINT = "input_fingerprint"
+
+
 class Executor(base_beam_executor.BaseBeamExecutor):
     """Generates the samples in parallel, one Beam element per shard."""
 
@@ -45,5 +49,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         out.ops = ",".join(config.ops)
         out.data_dir = span_writer.span_dir(data_root, config.span)
         out.set_int_custom_property("reused_existing_span", int(reused))
+        out.set_string_custom_property(INPUT_FINGERPRINT,
+                                       span_writer.fingerprint(data_root, config.span))
         with tf.io.gfile.GFile(os.path.join(out.uri, span_writer.MANIFEST), "w") as f:
             json.dump(manifest, f, indent=1, sort_keys=True)

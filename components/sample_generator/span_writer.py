@@ -15,6 +15,10 @@ MANIFEST = "_manifest.json"
 SHARD_SUFFIX = ".tfrecord.gz"
 # The pattern ImportExampleGen resolves, relative to the data root.
 SPAN_PATTERN = "span-{SPAN}/*" + SHARD_SUFFIX
+# The name of ImportExampleGen's one input split (the span), which its fingerprint includes.
+SPLIT_NAME = "span"
+# Hidden folder a span is written into before it is renamed into place.
+STAGING_PREFIX = ".span-"
 
 
 class SpanConflictError(ValueError):
@@ -99,7 +103,7 @@ def write_span(config: GeneratorConfig, data_root: str,
             f"which differ from {wanted}; choose another generator.span or another data root")
 
     tf.io.gfile.makedirs(data_root)
-    staging = os.path.join(data_root, f".span-{config.span}.staging-{uuid.uuid4().hex[:8]}")
+    staging = os.path.join(data_root, f"{STAGING_PREFIX}{config.span}.staging-{uuid.uuid4().hex[:8]}")
     tf.io.gfile.makedirs(staging)
     try:
         with make_pipeline() as pipeline:
@@ -120,3 +124,12 @@ def write_span(config: GeneratorConfig, data_root: str,
         if tf.io.gfile.exists(staging):
             tf.io.gfile.rmtree(staging)
     return manifest, False
+
+
+def fingerprint(data_root: str, span: int) -> str:
+    """The fingerprint ImportExampleGen records for this span (its `input_fingerprint`: file
+    count, bytes, modification times), so that lineage can link the two artifacts by the files
+    themselves: ImportExampleGen reads files, not the generator's artifact."""
+    from tfx.utils import io_utils
+    return io_utils.generate_fingerprint(
+        SPLIT_NAME, os.path.join(span_dir(data_root, span), "*" + SHARD_SUFFIX))

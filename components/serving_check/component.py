@@ -24,7 +24,8 @@ class ServingCheck(base_component.BaseComponent):
           model: a Channel of Model (the Trainer's `model` output).
           max_latency_ms: the median batch-1 latency may not exceed this.
           min_canary_accuracy: the share of valid canaries answered right may not be below this
-            (correctness is the Evaluator's job; the default 0 only reports it).
+            (the canaries are one-digit problems; the Evaluator measures quality on the test
+            split).
           timeout_seconds: the probe process (load, canaries, timing) is killed after this.
           repeats: timed rounds over the canaries, after one warm-up round.
         """

@@ -145,6 +145,14 @@ def test_a_probe_that_overruns_the_timeout_is_killed(tmp_path):
     assert not blessing.has_custom_property(spec.P50_MS)
 
 
+def test_wrong_answers_fail_the_accuracy_gate_with_the_default_settings(tmp_path):
+    defaults = {key: spec.DEFAULTS[key] for key in (spec.MAX_LATENCY_MS,
+                                                    spec.MIN_CANARY_ACCURACY)}
+    blessing, report = _check(tmp_path, "wrong_answers", **defaults)
+    assert blessing.get_int_custom_property(spec.BLESSED) == 0
+    assert report["failed_checks"] == [canaries.ACCURACY], report["failures"]
+
+
 def test_latency_and_accuracy_floors_are_enforced(tmp_path):
     blessing, report = _check(tmp_path, "wrong_answers", **{spec.MAX_LATENCY_MS: 1e-3,
                                                              spec.MIN_CANARY_ACCURACY: 0.5})

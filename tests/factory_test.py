@@ -1,0 +1,60 @@
+"""The pipeline factory, compiled to TFX's IR without running: what goes into each component's
+cache key."""
+import pytest
+from tfx.dsl.compiler import compiler
+
+from modules import config
+from pipeline import factory
+from pipeline.paths import Paths
+from pipeline.source_version import KEY as SOURCE_VERSION
+
+
+def _parameters(cfg, tmp_path, **kwargs):
+    pipeline = factory.create_pipeline(cfg, Paths(str(tmp_path)), [], **kwargs)
+    ir = compiler.Compiler().compile(pipeline)
+    return ir, {node.pipeline_node.node_info.id: {
+        key: str(value) for key, value in node.pipeline_node.parameters.parameters.items()}
+        for node in ir.nodes}
+
+
+def test_a_training_setting_reaches_the_trainer_only(tmp_path):
+    tiny = config.profile("tiny")
+    _, before = _parameters(tiny, tmp_path)
+    _, after = _parameters(config.with_overrides(tiny, ["model.train_steps=31"]), tmp_path)
+    assert [node for node in before if before[node] != after[node]] == ["Trainer"]
+
+
+@pytest.mark.parametrize("setting,changed", [
+    ("model.width_enc=25", {"Transform", "Trainer"}),
+    ("generator.seed=2", {"SampleGenerator"}),
+    ("eval.min_exact_match=0.5", {"Evaluator"}),
+    ("eval.min_canary_accuracy=0.5", {"ServingCheck"}),
+    ("serving.keep_versions=2", {"Pusher"}),
+])
+def test_each_setting_reaches_the_components_that_use_it(tmp_path, setting, changed):
+    tiny = config.profile("tiny")
+    _, before = _parameters(tiny, tmp_path)
+    _, after = _parameters(config.with_overrides(tiny, [setting]), tmp_path)
+    assert {node for node in before if before[node] != after[node]} == changed
+
+
+def test_every_component_running_project_code_carries_its_source_version(tmp_path):
+    _, parameters = _parameters(config.profile("tiny"), tmp_path)
+    for node in ("SampleGenerator", "ImportSchemaGen", "DataGate", "Transform", "Evaluator",
+                 "ServingCheck", "Pusher"):
+        assert SOURCE_VERSION in parameters[node], node
+    assert "source_version" in parameters["Trainer"]["custom_config"]
+
+
+def test_the_configured_span_is_the_one_ingested(tmp_path):
+    _, parameters = _parameters(config.with_overrides(config.profile("tiny"),
+                                                      ["generator.span=7"]), tmp_path)
+    range_config = parameters["ImportExampleGen"]["range_config"]
+    assert '\\"start_span_number\\": 7' in range_config and \
+        '\\"end_span_number\\": 7' in range_config, range_config
+
+
+def test_no_cache_turns_caching_off_for_every_component(tmp_path):
+    ir, _ = _parameters(config.profile("tiny"), tmp_path, enable_cache=False)
+    assert not any(node.pipeline_node.execution_options.caching_options.enable_cache
+                   for node in ir.nodes)

@@ -1,0 +1,132 @@
+"""Real runs killed with SIGKILL (their whole process group) during the generator, Transform, the
+Trainer and the Pusher, then the same command again: it completes, nothing partial is ever
+visible, the leftovers are cleaned up, and the Trainer resumes from its checkpoint. A second
+run on a root in use is refused at once, naming the holder."""
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from components.atomic_pusher.serving_dir import versions as serving_versions
+from components.sample_generator.span_writer import MANIFEST
+from tests import mlmd
+
+pytestmark = pytest.mark.e2e
+
+TRAIN_STEPS = 400  # ten epochs of 40 steps: a checkpoint every half second or so
+
+
+def _command(root):
+    # In memory: on tiny data, starting Beam's worker processes would be most of the time.
+    return [sys.executable, "-m", "pipeline.cli", "run", "--root", str(root), "--profile", "tiny",
+            "--beam-arg=--direct_running_mode=in_memory",
+            "--set", f"model.train_steps={TRAIN_STEPS}"]
+
+
+class Run:
+    """A run in its own process group, its terminal lines collected as they come."""
+
+    def __init__(self, root):
+        self.process = subprocess.Popen(_command(root), stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, text=True,
+                                        start_new_session=True)
+        self.lines = []
+
+    def wait_for_line(self, text, timeout=300):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            self.lines.append(line.rstrip())
+            if text in line:
+                return
+        raise AssertionError(f"no line with {text!r}; got:\n" + "\n".join(self.lines))
+
+    def kill(self):
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.lines += self.process.stdout.read().splitlines()
+        self.process.wait()
+
+
+def _wait_for(pattern, run, timeout=300):
+    """Polls (often: a tiny span is written in about a second) until `pattern` matches, failing
+    at once if the run ends first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and run.process.poll() is None:
+        if glob.glob(pattern):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"nothing matched {pattern} while the run ran")
+
+
+def _assert_nothing_partial_is_visible(root):
+    span = os.path.join(root, "data", "span-1")
+    assert not os.path.exists(span) or os.path.exists(os.path.join(span, MANIFEST))
+    for version in serving_versions(os.path.join(root, "serving")):
+        assert os.path.exists(os.path.join(root, "serving", str(version), "saved_model.pb"))
+
+
+def test_killed_runs_resume_and_a_second_run_is_refused(tmp_path):
+    root = str(tmp_path / "root")
+    first = Run(root)
+    first.wait_for_line("SampleGenerator started")
+    second = subprocess.run(_command(root), capture_output=True, text=True, timeout=120)
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert f"in use by another run (pid {first.process.pid}" in second.stderr, second.stderr
+    assert "started 20" in second.stderr and "Traceback" not in second.stderr, second.stderr
+    _wait_for(os.path.join(root, "data", ".span-1.staging-*"), first)  # writing the span
+    first.kill()
+    _assert_nothing_partial_is_visible(root)
+
+    during_transform = Run(root)
+    during_transform.wait_for_line("Transform started")
+    time.sleep(3)
+    during_transform.kill()
+    assert any("took over the lock" in line and f"pid {first.process.pid}" in line
+               for line in during_transform.lines), during_transform.lines
+    assert any("removed" in line and ".span-1.staging-" in line
+               for line in during_transform.lines), during_transform.lines
+    _assert_nothing_partial_is_visible(root)
+
+    during_training = Run(root)
+    _wait_for(os.path.join(root, "pipeline", "Trainer", "checkpoints", "*", "checkpoint"),
+              during_training)
+    during_training.kill()
+
+    # The Pusher's copy takes milliseconds: this kill lands anywhere in the Pusher's launch.
+    # tests/atomic_push_test.py crashes a push mid-copy deterministically.
+    during_push = Run(root)
+    during_push.wait_for_line("Pusher started")
+    time.sleep(0.2)
+    during_push.kill()
+    resumed = [line for line in during_push.lines if "Trainer: resumed at step" in line]
+    assert resumed and f"of {TRAIN_STEPS}" in resumed[0], during_push.lines
+    _assert_nothing_partial_is_visible(root)
+
+    last = subprocess.run(_command(root), capture_output=True, text=True, timeout=600)
+    assert last.returncode == 0, last.stdout + last.stderr
+    outcome = next(line for line in last.stdout.splitlines() if line.startswith("run "))
+    assert "pushed version" in outcome or "already served" in outcome, last.stdout
+    assert "Traceback" not in last.stdout + last.stderr
+
+    hidden = [name for folder in ("data", "serving")
+              for name in os.listdir(os.path.join(root, folder)) if name.startswith(".")]
+    assert hidden == [], hidden
+    assert glob.glob(os.path.join(root, "pipeline", "Trainer", "checkpoints", "*")) == []
+    states = [state for executions in mlmd.executions_by_node(
+        os.path.join(root, "metadata.sqlite")).values() for state in mlmd.states(executions)]
+    assert "RUNNING" not in states and "NEW" not in states
+    assert states.count("CANCELED") >= 3, states
+    starts = glob.glob(os.path.join(root, "pipeline", "Trainer", "model_run", "*", "start.json"))
+    resumed_at = [json.load(open(path))["resumed_at_step"] for path in starts]
+    assert any(0 < step < TRAIN_STEPS for step in resumed_at), resumed_at
+
+    runs = subprocess.run([sys.executable, "-m", "pipeline.cli", "runs", "--root", root],
+                          capture_output=True, text=True, timeout=120)
+    assert runs.stdout.count("interrupted in") >= 3, runs.stdout
