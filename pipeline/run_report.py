@@ -164,8 +164,11 @@ def past_runs(root: str) -> List[dict]:
             states.setdefault(name, []).append(_node(store, execution))
         pushed: Optional[str] = None
         for execution in executions:
-            if _node(store, execution) == "Pusher" and \
-                    execution.last_known_state == metadata_store_pb2.Execution.COMPLETE:
+            if _node(store, execution) != "Pusher":
+                continue
+            if execution.last_known_state == metadata_store_pb2.Execution.CACHED:
+                pushed = "nothing new: the Pusher's decision of an earlier run was reused"
+            elif execution.last_known_state == metadata_store_pb2.Execution.COMPLETE:
                 push = _output(store, execution, "pushed_model")
                 if push is None:
                     pushed = "not pushed"
