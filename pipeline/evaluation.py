@@ -34,7 +34,8 @@ def _metric(metric_class, *thresholds: tfma.MetricThreshold) -> tfma.MetricConfi
 
 def eval_config(config: EvalConfig) -> tfma.EvalConfig:
     """Exact match must reach the floor and must not fall more than the allowed drop below
-    the last pushed model's; nor may the loss rise more than the allowed increase."""
+    the last pushed model's; the loss must stay under the ceiling and may not rise more than
+    the allowed increase."""
     exact_match_gate = tfma.MetricThreshold(
         value_threshold=tfma.GenericValueThreshold(
             lower_bound={"value": config.min_exact_match}),
@@ -42,6 +43,7 @@ def eval_config(config: EvalConfig) -> tfma.EvalConfig:
             direction=tfma.MetricDirection.HIGHER_IS_BETTER,
             absolute={"value": -config.max_exact_match_drop}))
     loss_gate = tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(upper_bound={"value": config.max_loss}),
         change_threshold=tfma.GenericChangeThreshold(
             direction=tfma.MetricDirection.LOWER_IS_BETTER,
             absolute={"value": config.max_loss_increase}))

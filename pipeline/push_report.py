@@ -29,21 +29,22 @@ def evaluator_reasons(evaluation_uri: str) -> List[str]:
             measured = failure.metric_value.double_value.value
             reasons.append(f"Evaluator: {metric} = {measured:.4f} on slice "
                            f"{_slice_name(per_slice.slice_key)} fails "
-                           f"{_threshold(failure.metric_threshold)}")
+                           f"{_threshold(failure.metric_threshold, failure.metric_key.is_diff)}")
     return reasons or ([] if result.validation_ok else ["Evaluator: validation failed"])
 
 
-def _threshold(threshold) -> str:
+def _threshold(threshold, is_diff: bool) -> str:
+    """The bound a failed metric broke: its change bound for a change, else its value bounds."""
+    if is_diff and threshold.HasField("change_threshold"):
+        return f"the allowed change {threshold.change_threshold.absolute.value:+.4f}"
     if threshold.HasField("value_threshold"):
         bound = threshold.value_threshold
         parts = []
         if bound.HasField("lower_bound"):
-            parts.append(f">= {bound.lower_bound.value:.4f}")
+            parts.append(f"the floor >= {bound.lower_bound.value:.4f}")
         if bound.HasField("upper_bound"):
-            parts.append(f"<= {bound.upper_bound.value:.4f}")
-        return "the floor " + " and ".join(parts)
-    if threshold.HasField("change_threshold"):
-        return f"the allowed change {threshold.change_threshold.absolute.value:+.4f}"
+            parts.append(f"the ceiling <= {bound.upper_bound.value:.4f}")
+        return " and ".join(parts)
     return str(threshold).replace("\n", " ")
 
 

@@ -9,6 +9,11 @@ OVERALL = "all"
 def exact_match(evaluation_uri: str, model: str = "candidate") -> Dict[str, float]:
     """{"all": share, "+": share, ...} of the candidate model (or of the "baseline") on the
     evaluated split; empty for a baseline when there was none."""
+    return measured(evaluation_uri, metrics.EXACT_MATCH, model)
+
+
+def measured(evaluation_uri: str, metric: str, model: str = "candidate") -> Dict[str, float]:
+    """{"all": value, "+": value, ...} of one metric of modules/metrics.py."""
     import tensorflow_model_analysis as tfma
     found = {}
     for per_slice in tfma.load_metrics(evaluation_uri):
@@ -22,7 +27,7 @@ def exact_match(evaluation_uri: str, model: str = "candidate") -> Dict[str, floa
         for entry in per_slice.metric_keys_and_values:
             key = entry.key
             names = ("", "candidate") if model == "candidate" else (model,)
-            if key.name == metrics.EXACT_MATCH and not key.is_diff and key.model_name in names:
+            if key.name == metric and not key.is_diff and key.model_name in names:
                 found[name] = entry.value.double_value.value
     return found
 

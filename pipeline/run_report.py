@@ -77,6 +77,9 @@ def build(root: str, run_id: str, results: List, config: PipelineConfig, log_pat
             "served_model": quality.exact_match(evaluation.uri, model="baseline"),
             "floor": config.eval.min_exact_match,
             "max_drop": config.eval.max_exact_match_drop}
+        report["loss"] = {
+            "model": quality.measured(evaluation.uri, "loss").get(quality.OVERALL),
+            "ceiling": config.eval.max_loss}
     push = _output(store, executions.get("Pusher"), "pushed_model")
     if push is not None:
         reused = any(r.node == "Pusher" and r.state == "cached" for r in results)
@@ -132,6 +135,9 @@ def table(report: dict) -> str:
                          "".join(" " + _percent(shares["served_model"], key) for key in keys))
         lines.append(f"  {'  floor':<16} {shares['floor']:6.1%}  (and at most "
                      f"{shares['max_drop']:.1%} below the served model)")
+    loss = report.get("loss")
+    if loss and loss["model"] is not None:
+        lines.append(f"  loss per token   {loss['model']:.3f}  (ceiling {loss['ceiling']:g})")
     return "\n".join(lines)
 
 

@@ -9,11 +9,13 @@ import pytest
 from components.sample_generator import samples
 from modules import export, features, metrics
 from pipeline import evaluation
-from modules.config import EvalConfig
+from modules.config import EvalConfig, profile
 
 pytestmark = pytest.mark.e2e
 
 SCORES = (metrics.EXACT_MATCH, metrics.TOKEN_ACCURACY, metrics.LOSS)
+# The models here are the tiny profile's: its loss ceiling, not the default's.
+TINY_MAX_LOSS = profile("tiny").eval.max_loss
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +90,7 @@ def test_metrics_per_slice_are_the_means_of_the_signature_outputs(model_dir, dat
     """First run (no blessed model yet): change thresholds are dropped, the floor of 0 holds.
     Examples are also weighted by x_digits, to check the weighted means."""
     data_path, drawn = data
-    config = evaluation.eval_config(EvalConfig(min_exact_match=0.0, max_exact_match_drop=0.0))
+    config = evaluation.eval_config(EvalConfig(max_loss=TINY_MAX_LOSS, min_exact_match=0.0, max_exact_match_drop=0.0))
     config.model_specs[0].example_weight_key = features.X_DIGITS
     config.metrics_specs[0].example_weights.weighted = True
     config.metrics_specs[0].example_weights.unweighted = True
@@ -119,7 +121,7 @@ def test_candidate_no_worse_than_its_baseline_is_blessed(model_dir, data, tmp_pa
     data_path, _ = data
     output = str(tmp_path / "pair")
     validation = _analyze(
-        evaluation.eval_config(EvalConfig(min_exact_match=0.0, max_exact_match_drop=0.0)),
+        evaluation.eval_config(EvalConfig(max_loss=TINY_MAX_LOSS, min_exact_match=0.0, max_exact_match_drop=0.0)),
         model_dir, data_path, output, with_baseline=True)
     assert validation.validation_ok, validation
     found = _metrics(output)
@@ -138,7 +140,7 @@ def test_floor_and_required_gain_that_cannot_be_met_refuse_the_candidate(model_d
     assert direct[metrics.EXACT_MATCH].mean() < 1.0
     output = str(tmp_path / "refused")
     validation = _analyze(
-        evaluation.eval_config(EvalConfig(min_exact_match=1.0, max_exact_match_drop=-0.5)),
+        evaluation.eval_config(EvalConfig(max_loss=TINY_MAX_LOSS, min_exact_match=1.0, max_exact_match_drop=-0.5)),
         model_dir, data_path, output, with_baseline=True)
     assert not validation.validation_ok
     (per_slice,) = validation.metric_validations_per_slice

@@ -28,6 +28,7 @@ def test_a_training_setting_reaches_the_trainer_only(tmp_path):
     ("model.width_enc=25", {"Transform", "Trainer"}),
     ("generator.seed=2", {"SampleGenerator"}),
     ("eval.min_exact_match=0.5", {"Evaluator"}),
+    ("eval.max_loss=1.0", {"Evaluator"}),
     ("eval.min_canary_accuracy=0.5", {"ServingCheck"}),
     ("serving.keep_versions=2", {"Pusher"}),
 ])

@@ -3,14 +3,15 @@ impossible floor, a refused push of a model worse than the pushed one; then pred
 lineage on what was pushed."""
 import dataclasses
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 
 from components.atomic_pusher.serving_dir import versions as serving_versions
-from modules import config, serving_contract
-from pipeline import push_report
+from modules import config, metrics, serving_contract
+from pipeline import push_report, quality
 from pipeline.metadata import Store, value
 from tests import mlmd
 from tests.conftest import run_pipeline
@@ -30,6 +31,13 @@ def test_a_validated_model_is_pushed_atomically(push_run):
     assert [name for name in os.listdir(push_run.serving_dir) if name.startswith(".")] == []
     report = push_report.explain(push_run.root)
     assert report.startswith(f"model pushed as version {version}"), report
+    # The push passed a quality gate that an untrained model fails (see the worse model below):
+    # the loss under the tiny profile's ceiling.
+    store = Store(push_run.metadata_path)
+    (blessing,) = store.inputs(store.producer(store.artifacts("PushedModel")[0]))["model_blessing"]
+    evaluation = store.outputs(store.producer(blessing))["evaluation"][0]
+    loss = quality.measured(evaluation.uri, metrics.LOSS)[quality.OVERALL]
+    assert 0 < loss <= config.profile("tiny").eval.max_loss, loss
     assert "trained from scratch: no pushed model to start from" in report, report
     executions = mlmd.executions_by_node(push_run.metadata_path)
     for node in ("Evaluator", "ServingCheck", "Pusher"):
@@ -109,6 +117,9 @@ def test_a_model_worse_than_the_pushed_one_is_not_blessed(push_run):
     assert serving_versions(push_run.serving_dir) == before
     report = push_report.explain(push_run.root)
     assert "change vs. the last pushed model" in report, report
+    # The loss ceiling alone refuses it: one step teaches nothing.
+    assert re.search(r"Evaluator: loss = \d\.\d+ on slice overall fails the ceiling <= "
+                     + f"{tiny.eval.max_loss:.4f}", report), report
     assert "trained from scratch: the last pushed model's dimensions differ " \
            "(dim_hidden 16 -> 8)" in report, report
 
