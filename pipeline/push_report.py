@@ -3,7 +3,7 @@ import json
 import os
 from typing import List
 
-from components.atomic_pusher.executor import NOT_PUSHED_REASON
+from components.atomic_pusher.properties import NOT_PUSHED_REASON
 from modules.trainer import START_REPORT
 from pipeline import quality
 from pipeline.metadata import Store, value

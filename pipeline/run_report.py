@@ -10,16 +10,14 @@ from typing import Dict, List, Optional
 
 from ml_metadata.proto import metadata_store_pb2
 
+from components.atomic_pusher.properties import NOT_PUSHED_REASON, PUSHED, PUSHED_VERSION
 from modules import features
 from modules.config import PipelineConfig
-from pipeline import quality, run_lock
+from pipeline import run_lock
 from pipeline.metadata import Store, value
 from pipeline.paths import Paths
 
 RUNS = "runs"
-# The atomic Pusher's custom property (components/atomic_pusher/executor.py), named here so that
-# `arith-tfx runs` does not import TensorFlow.
-_NOT_PUSHED_REASON = "not_pushed_reason"
 _RUN_CONTEXT = "pipeline_run"
 _STATES = metadata_store_pb2.Execution.State
 
@@ -64,7 +62,7 @@ def build(root: str, run_id: str, results: List, config: PipelineConfig, log_pat
     }
     if not os.path.exists(Paths(root).metadata_path):
         return report
-    from pipeline import push_report  # imports TensorFlow (through the Trainer module)
+    from pipeline import push_report, quality  # import TensorFlow; `runs` does not need them
     store = Store(Paths(root).metadata_path)
     executions = {result.node: _execution(store, result.execution_id) for result in results}
     statistics = _output(store, executions.get("StatisticsGen"), "statistics")
@@ -83,18 +81,23 @@ def build(root: str, run_id: str, results: List, config: PipelineConfig, log_pat
     push = _output(store, executions.get("Pusher"), "pushed_model")
     if push is not None:
         reused = any(r.node == "Pusher" and r.state == "cached" for r in results)
+        pushed = value(push, PUSHED) == 1
         report["push"] = {
-            "pushed": value(push, "pushed") == 1 and not reused,
-            "version": str(value(push, "pushed_version", "")) if not reused else "",
+            "pushed": pushed and not reused,
+            "version": str(value(push, PUSHED_VERSION, "")) if not reused else "",
             "destination": value(push, "pushed_destination", "") if not reused else "",
-            "already_served": bool(value(push, _NOT_PUSHED_REASON)),
-            "why": (["nothing changed since an earlier run, whose decision stands: "
-                     + (f"it pushed version {value(push, 'pushed_version')}"
-                        if value(push, "pushed") == 1 else "it pushed nothing")]
-                    if reused else []) + (
-                push_report.reasons_not_pushed(store, push)
-                if value(push, "pushed") != 1 else [])}
+            "already_served": bool(value(push, NOT_PUSHED_REASON)),
+            "why": ([f"nothing changed since an earlier run, whose decision stands: "
+                     f"{_decision(push)}"] if reused else []) + (
+                [] if pushed else push_report.reasons_not_pushed(store, push))}
     return report
+
+
+def _decision(push) -> str:
+    """What one Pusher execution decided, in a few words."""
+    if value(push, PUSHED) == 1:
+        return f"pushed version {value(push, PUSHED_VERSION)}"
+    return f"not pushed ({value(push, NOT_PUSHED_REASON) or 'not blessed'})"
 
 
 def outcome(report: dict) -> str:
@@ -115,6 +118,7 @@ def _percent(shares: Dict[str, float], key: str) -> str:
 
 
 def table(report: dict) -> str:
+    from pipeline import quality
     lines = [f"run {report['run_id']} (span {report['span']}): {outcome(report)}",
              f"  {'component':<30} {'':<7} {'seconds':>8}"]
     for row in report["components"]:
@@ -176,12 +180,7 @@ def past_runs(root: str) -> List[dict]:
                 pushed = "nothing new: the Pusher's decision of an earlier run was reused"
             elif execution.last_known_state == metadata_store_pb2.Execution.COMPLETE:
                 push = _output(store, execution, "pushed_model")
-                if push is None:
-                    pushed = "not pushed"
-                elif value(push, "pushed") == 1:
-                    pushed = f"pushed version {value(push, 'pushed_version')}"
-                else:
-                    pushed = f"not pushed ({value(push, _NOT_PUSHED_REASON) or 'not blessed'})"
+                pushed = _decision(push) if push is not None else "not pushed"
         started = min((e.create_time_since_epoch for e in executions),
                       default=context.create_time_since_epoch) / 1000
         ended = max((e.last_update_time_since_epoch for e in executions),

@@ -11,7 +11,7 @@ import os
 from typing import Dict, List, NamedTuple, Optional
 
 from components.atomic_pusher import serving_dir as serving_layout
-from components.latest_pushed_model.strategy import PUSHED, PUSHED_MODEL_ID
+from components.atomic_pusher.properties import PUSHED, PUSHED_MODEL_ID
 from pipeline import lineage, quality
 from pipeline.metadata import MetadataError, Store, value
 from pipeline.paths import Paths

@@ -13,12 +13,10 @@ from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, proto_utils
 
 from components.atomic_pusher import serving_dir as serving_layout
-from components.latest_pushed_model.strategy import PUSHED_MODEL_ID
+from components.atomic_pusher.properties import NOT_PUSHED_REASON, PUSHED_MODEL_ID
 
 # Pusher(custom_config={KEEP_VERSIONS: N}): after a push, keep only the newest N versions.
 KEEP_VERSIONS = "keep_versions"
-# Custom property of a PushedModel that was not pushed: why, when it is not a missing blessing.
-NOT_PUSHED_REASON = "not_pushed_reason"
 REQUIRED_BLESSINGS = (standard_component_specs.MODEL_BLESSING_KEY,
                       standard_component_specs.INFRA_BLESSING_KEY)
 

@@ -17,9 +17,8 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx import types
 from tfx.dsl.components.common import resolver
 
-# Custom properties of PushedModel artifacts.
-PUSHED = "pushed"
-PUSHED_MODEL_ID = "pushed_model_id"
+from components.atomic_pusher.properties import PUSHED, PUSHED_MODEL_ID
+
 
 MODEL_KEY = "model"
 PUSHED_MODEL_KEY = "pushed_model"

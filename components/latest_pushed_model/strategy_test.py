@@ -2,8 +2,9 @@
 import pytest
 from tfx.types import standard_artifacts
 
+from components.atomic_pusher.properties import PUSHED, PUSHED_MODEL_ID
 from components.latest_pushed_model.strategy import (
-    MODEL_KEY, PUSHED, PUSHED_MODEL_ID, PUSHED_MODEL_KEY, LatestPushedModelStrategy)
+    MODEL_KEY, PUSHED_MODEL_KEY, LatestPushedModelStrategy)
 
 
 def _model(artifact_id):
