@@ -7,14 +7,18 @@ setuptools.setup(
     description="A TFX pipeline that teaches a small Transformer elementary symbolic arithmetic.",
     python_requires=">=3.10",
     packages=setuptools.find_packages(
-        include=["components", "components.*", "modules", "pipeline", "schema"]),
-    package_data={"schema": ["*.pbtxt"]},
+        include=["cluster", "components", "components.*", "modules", "pipeline", "schema"]),
+    package_data={"schema": ["*.pbtxt"], "cluster": ["flink/pom.xml", "flink/jars.sha256"]},
     install_requires=[
         "tfx==1.16.0",
         "tf-keras==2.16.0",
         "tensorflow==2.16.2",
         "apache-beam[gcp]==2.61.0",
     ],
-    extras_require={"test": ["pytest>=7", "pytest-timeout"]},
+    extras_require={
+        "test": ["pytest>=7", "pytest-timeout", "kfp==2.13.0"],
+        # `arith-tfx compile --target vertex`: TFX's KubeflowV2DagRunner needs the KFP SDK.
+        "vertex": ["kfp==2.13.0"],
+    },
     entry_points={"console_scripts": ["arith-tfx=pipeline.cli:main"]},
 )

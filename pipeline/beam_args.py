@@ -1,9 +1,75 @@
-"""Beam arguments for the laptop default: the DirectRunner, one worker process per core."""
+"""Beam arguments for each runner the pipeline supports: the DirectRunner on this machine (the
+default: one worker process per core), a Flink cluster through Beam's portable job server, and
+Google Cloud Dataflow. Dataflow's preset refuses what is missing before anything runs."""
+import dataclasses
 import os
 from typing import List
+
+RUNNERS = ("direct", "flink", "dataflow")
+# The project's own packaging: remote workers install it to import the components and modules.
+SETUP_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup.py")
+
+
+class RunnerError(ValueError):
+    """A runner's options are missing or malformed; the message names the option."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunnerOptions:
+    runner: str = "direct"
+    workers: int = 0  # DirectRunner processes; 0 is one per core
+    job_endpoint: str = "localhost:8099"  # flink: Beam's job server (arith-tfx cluster up)
+    worker_pool: str = "localhost:50000"  # flink: the Python SDK worker pool
+    project: str = ""  # dataflow
+    region: str = ""
+    temp_location: str = ""
+    staging_location: str = ""
 
 
 def local_beam_args(workers: int = 0) -> List[str]:
     workers = workers or os.cpu_count() or 1
     return ["--runner=DirectRunner", "--direct_running_mode=multi_processing",
             f"--direct_num_workers={workers}"]
+
+
+def flink_beam_args(job_endpoint: str, worker_pool: str) -> List[str]:
+    """Beam's portable runner: the job server translates each pipeline into a Flink job, and
+    Flink's task managers run the Python steps in the SDK workers of an EXTERNAL pool."""
+    return ["--runner=PortableRunner", f"--job_endpoint={_host_port('job_endpoint', job_endpoint)}",
+            "--environment_type=EXTERNAL",
+            f"--environment_config={_host_port('worker_pool', worker_pool)}"]
+
+
+def dataflow_beam_args(options: RunnerOptions) -> List[str]:
+    missing = [name for name in ("project", "region", "temp_location", "staging_location")
+               if not getattr(options, name)]
+    if missing:
+        raise RunnerError(
+            "--runner dataflow needs " + ", ".join(f"--{name.replace('_', '-')}" for name in missing))
+    for name in ("temp_location", "staging_location"):
+        if not getattr(options, name).startswith("gs://"):
+            raise RunnerError(f"--{name.replace('_', '-')} must be a gs:// location for Dataflow, "
+                              f"not {getattr(options, name)!r}")
+    if not os.path.isfile(SETUP_FILE):
+        raise RunnerError(f"--runner dataflow ships the project with {SETUP_FILE}, which is "
+                          "missing: run from a checkout of arith-tfx")
+    return ["--runner=DataflowRunner", f"--project={options.project}",
+            f"--region={options.region}", f"--temp_location={options.temp_location}",
+            f"--staging_location={options.staging_location}", f"--setup_file={SETUP_FILE}"]
+
+
+def for_runner(options: RunnerOptions) -> List[str]:
+    if options.runner == "direct":
+        return local_beam_args(options.workers)
+    if options.runner == "flink":
+        return flink_beam_args(options.job_endpoint, options.worker_pool)
+    if options.runner == "dataflow":
+        return dataflow_beam_args(options)
+    raise RunnerError(f"unknown runner {options.runner!r}; choose one of {', '.join(RUNNERS)}")
+
+
+def _host_port(name: str, address: str) -> str:
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise RunnerError(f"--{name.replace('_', '-')} must be HOST:PORT, not {address!r}")
+    return address

@@ -8,7 +8,7 @@ import warnings
 from typing import List, Optional
 
 from modules import config as config_lib
-from pipeline import errors
+from pipeline import beam_args, errors
 from pipeline.paths import Paths
 
 
@@ -45,6 +45,32 @@ def _finite_at_least(minimum: float, above: bool = False):
     return parse
 
 
+def _add_runner_args(parser: argparse.ArgumentParser) -> None:
+    defaults = beam_args.RunnerOptions()
+    runner = parser.add_argument_group("runner", "where the Beam steps run")
+    runner.add_argument("--runner", choices=beam_args.RUNNERS, default=defaults.runner,
+                        help="direct: Beam's DirectRunner on this machine (default); flink: a "
+                             "Flink cluster through Beam's job server (`arith-tfx cluster up`); "
+                             "dataflow: Google Cloud Dataflow")
+    runner.add_argument("--workers", type=int, default=defaults.workers,
+                        help="direct: worker processes (default: one per core)")
+    runner.add_argument("--job-endpoint", default=defaults.job_endpoint, metavar="HOST:PORT",
+                        help="flink: Beam's job server (default: %(default)s)")
+    runner.add_argument("--worker-pool", default=defaults.worker_pool, metavar="HOST:PORT",
+                        help="flink: the Python SDK worker pool (default: %(default)s)")
+    runner.add_argument("--project", default="", help="dataflow: Google Cloud project")
+    runner.add_argument("--region", default="", help="dataflow: region, e.g. europe-west4")
+    runner.add_argument("--temp-location", default="", metavar="GS_URI",
+                        help="dataflow: gs:// folder for temporary files")
+    runner.add_argument("--staging-location", default="", metavar="GS_URI",
+                        help="dataflow: gs:// folder for staged packages")
+
+
+def _default_cluster_dir() -> str:
+    from cluster.config import default_state_dir
+    return default_state_dir()
+
+
 def _add_root_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", default=config_lib.default_root(),
                         help="folder for all outputs: data/, pipeline/, metadata.sqlite, "
@@ -56,10 +82,60 @@ def _cmd_run(args) -> int:
     if args.keep is not None:
         overrides.append(f"serving.keep_versions={args.keep}")
     config = config_lib.from_args(args.profile, overrides)  # fails fast, before imports
-    from pipeline import beam_args, run_command
-    return run_command.run(config, Paths(os.path.abspath(args.root)), args.profile, args.stage,
-                           beam_args.local_beam_args(args.workers) + list(args.beam_arg),
+    pipeline_args = beam_args.for_runner(_runner_options(args)) + list(args.beam_arg)
+    if args.runner == "flink":
+        _check_engine(args.job_endpoint, args.worker_pool)
+    if args.runner == "dataflow" and not args.artifact_root.startswith("gs://"):
+        raise beam_args.RunnerError(
+            "--runner dataflow needs --artifact-root gs://...: Dataflow's workers read and "
+            "write the spans and artifacts there")
+    from pipeline import run_command
+    paths = Paths(os.path.abspath(args.root), args.artifact_root)
+    return run_command.run(config, paths, args.profile, args.stage, pipeline_args,
                            enable_cache=not args.no_cache, verbose=args.verbose)
+
+
+def _cmd_compile(args) -> int:
+    config = config_lib.from_args(args.profile, args.overrides)  # fails fast, before imports
+    pipeline_args = beam_args.for_runner(_runner_options(args)) + list(args.beam_arg)
+    from pipeline import vertex
+    written = vertex.compile_pipeline(config, pipeline_args, args.image, args.pipeline_root,
+                                      args.output)
+    print(f"wrote the Vertex AI pipeline spec to {written}")
+    return 0
+
+
+def _runner_options(args) -> beam_args.RunnerOptions:
+    return beam_args.RunnerOptions(
+        runner=args.runner, workers=args.workers, job_endpoint=args.job_endpoint,
+        worker_pool=args.worker_pool, project=args.project, region=args.region,
+        temp_location=args.temp_location, staging_location=args.staging_location)
+
+
+def _check_engine(job_endpoint: str, worker_pool: str) -> None:
+    """Refuse at once, before any component runs, when nothing listens at the engine."""
+    from cluster import processes
+    for option, address, what in (("--job-endpoint", job_endpoint, "Beam job server"),
+                                  ("--worker-pool", worker_pool, "SDK worker pool")):
+        host, _, port = address.rpartition(":")
+        if not processes.port_open(host, int(port)):
+            raise beam_args.RunnerError(
+                f"no {what} answers at {address} ({option}); start a local Flink cluster with "
+                "`arith-tfx cluster up`, or give the address of yours")
+
+
+def _cmd_cluster(args) -> int:
+    from cluster import flink_cluster
+    from cluster.config import ClusterConfig
+    config = ClusterConfig(state_dir=os.path.abspath(args.state_dir),
+                           task_managers=args.task_managers, slots_per_task_manager=args.slots)
+    if args.action == "up":
+        flink_cluster.up(config)
+    elif args.action == "down":
+        flink_cluster.down(config)
+    else:
+        return 0 if flink_cluster.status(config.state_dir) else 1
+    return 0
 
 
 def _cmd_runs(args) -> int:
@@ -164,13 +240,17 @@ def build_parser() -> argparse.ArgumentParser:
                                       "elementary symbolic arithmetic.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="run the pipeline on the local Beam runner")
+    run = commands.add_parser("run", help="run the pipeline (Beam steps: locally, on Flink or "
+                                          "on Dataflow)")
     _add_root_arg(run)
     _add_config_args(run)
     run.add_argument("--stage", choices=("data", "train", "push"), default="push",
                      help="how far to run (default: %(default)s, the whole pipeline)")
-    run.add_argument("--workers", type=int, default=0,
-                     help="Beam worker processes (default: one per core)")
+    _add_runner_args(run)
+    run.add_argument("--artifact-root", default="", metavar="URI",
+                     help="data, artifacts and served models there instead of under --root "
+                          "(which keeps the metadata store, lock and logs); dataflow: a gs:// "
+                          "folder")
     run.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
                      help="extra Beam pipeline argument, repeatable")
     run.add_argument("--keep", type=_at_least_one, metavar="N",
@@ -180,6 +260,37 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run every component again, even where an earlier run's outputs "
                           "could be reused")
     run.set_defaults(handler=_cmd_run)
+
+    compile_parser = commands.add_parser(
+        "compile", help="compile the pipeline for an orchestrator (Vertex AI Pipelines)")
+    compile_parser.add_argument("--target", choices=("vertex",), required=True,
+                                help="vertex: a KFP v2 pipeline spec (JSON) for Vertex AI "
+                                     "Pipelines")
+    compile_parser.add_argument("--image", required=True,
+                                help="container image that runs every component, built from the "
+                                     "Dockerfile at the repository root")
+    compile_parser.add_argument("--pipeline-root", required=True, metavar="GS_URI",
+                                help="where runs keep everything: data/, pipeline/ (TFX "
+                                     "artifacts) and serving/ below it")
+    compile_parser.add_argument("--output", default="pipeline.json", metavar="FILE",
+                                help="the pipeline spec to write (default: %(default)s)")
+    _add_config_args(compile_parser)
+    _add_runner_args(compile_parser)
+    compile_parser.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
+                                help="extra Beam pipeline argument, repeatable")
+    compile_parser.set_defaults(handler=_cmd_compile)
+
+    cluster = commands.add_parser(
+        "cluster", help="start, show or stop a local Flink cluster for `run --runner flink`")
+    cluster.add_argument("action", choices=("up", "status", "down"))
+    cluster.add_argument("--state-dir", default=_default_cluster_dir(),
+                         help="where the cluster keeps its configuration, logs and process "
+                              "records (default: $ARITH_TFX_CLUSTER or %(default)s)")
+    cluster.add_argument("--task-managers", type=_at_least_one, default=1,
+                         help="Flink TaskManager processes (up; default: %(default)s)")
+    cluster.add_argument("--slots", type=_at_least_one, default=1,
+                         help="task slots per TaskManager (up; default: %(default)s)")
+    cluster.set_defaults(handler=_cmd_cluster)
 
     runs = commands.add_parser("runs", help="list past runs: when, what ran, what was pushed")
     _add_root_arg(runs)
@@ -299,7 +410,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if known is None:
             raise
         print(f"arith-tfx {args.command}: error: {known}", file=sys.stderr)
-        return 2 if isinstance(known, config_lib.ConfigError) else 1
+        return 2 if type(known).__name__ in errors.USAGE_ERRORS else 1
 
 
 if __name__ == "__main__":

@@ -3,7 +3,10 @@ from typing import Optional
 
 USER_ERRORS = ("ConfigError", "SpanConflictError", "DataAnomaliesError", "InspectionError",
                "PredictionError", "MetadataError", "LineageError", "VersionError",
-               "RootInUseError")
+               "RootInUseError", "RunnerError", "ClusterError", "ArtifactError", "StartError",
+               "CompileError")
+# Of those, the ones about how the command was called: exit code 2, as argparse's own errors.
+USAGE_ERRORS = ("ConfigError", "RunnerError", "CompileError")
 
 
 def user_error(error: Optional[BaseException]) -> Optional[BaseException]:

@@ -1,9 +1,10 @@
 """The pipeline factory: typed config, paths and Beam arguments in, a tfx Pipeline out."""
 import dataclasses
-from typing import List, Optional
+import re
+from typing import Callable, List, Optional
 
 from tfx import v1 as tfx
-from tfx.dsl.components.base import executor_spec
+from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.proto import example_gen_pb2, range_config_pb2
 
 from components.atomic_pusher import executor as atomic_pusher, serving_dir as serving_layout
@@ -24,6 +25,9 @@ from schema import CURATED_SCHEMA
 SERVED_VERSION = "served_version"
 # How far a run goes; each stage includes the ones before it.
 STAGES = ("data", "train", "push")
+# Makes the resolver of a model to start from (before_span > 0) or compare with (0); an
+# orchestrator that cannot run Python resolvers passes its own (pipeline/vertex.py).
+ModelResolver = Callable[[int], tfx.dsl.Resolver]
 
 
 def split_config(data: DataConfig) -> example_gen_pb2.Output:
@@ -74,6 +78,10 @@ def data_components(config: PipelineConfig, paths: Paths) -> List:
     return [generator, example_gen, statistics_gen, schema_gen, example_validator, data_gate]
 
 
+def model_resolver_id(before_span: int) -> str:
+    return "warm_start_model_resolver" if before_span else "latest_pushed_model_resolver"
+
+
 def latest_pushed_model(before_span: int = 0) -> tfx.dsl.Resolver:
     """The model users are served now (the Evaluator's baseline); with `before_span`, the last
     pushed model trained on an earlier span (where the Trainer warm-starts)."""
@@ -82,15 +90,16 @@ def latest_pushed_model(before_span: int = 0) -> tfx.dsl.Resolver:
         config={BEFORE_SPAN: before_span},
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         pushed_model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.PushedModel),
-    ).with_id("warm_start_model_resolver" if before_span else "latest_pushed_model_resolver")
+    ).with_id(model_resolver_id(before_span))
 
 
-def train_components(config: PipelineConfig, data: List) -> List:
+def train_components(config: PipelineConfig, data: List,
+                     model_resolver: ModelResolver = latest_pushed_model) -> List:
     """The model to warm-start from, Transform (tokenizing, blanking) and Trainer (the
     sliding-context model, warm-started from the last model pushed before this span unless
     model.warm_start is off)."""
     _, example_gen, _, schema_gen, _, data_gate = data
-    start_from = latest_pushed_model(before_span=config.generator.span)
+    start_from = model_resolver(config.generator.span)
     model_config = dataclasses.asdict(config.model)
     transform = versioned(tfx.components.Transform(
         examples=example_gen.outputs["examples"],
@@ -115,11 +124,13 @@ def train_components(config: PipelineConfig, data: List) -> List:
     return [start_from, transform, trainer]
 
 
-def push_components(config: PipelineConfig, paths: Paths, data: List, train: List) -> List:
+def push_components(config: PipelineConfig, paths: Paths, data: List, train: List,
+                    model_resolver: ModelResolver = latest_pushed_model,
+                    served_version: Optional[str] = None) -> List:
     """Evaluator against thresholds and the served model, ServingCheck, atomic Pusher."""
     _, example_gen, *_ = data
     _, _, trainer = train
-    served = latest_pushed_model()
+    served = model_resolver(0)
     evaluator = versioned(tfx.components.Evaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
@@ -141,8 +152,10 @@ def push_components(config: PipelineConfig, paths: Paths, data: List, train: Lis
         source_version("components.atomic_pusher.executor"))
     # What is served now is part of the Pusher's decision ("already served"?): after a rollback
     # or a removed version, an unchanged run must decide again rather than reuse the old one.
-    live = serving_layout.versions(paths.serving_dir)
-    pusher.exec_properties[SERVED_VERSION] = str(live[-1]) if live else ""
+    if served_version is None:
+        live = serving_layout.versions(paths.serving_dir)
+        served_version = str(live[-1]) if live else ""
+    pusher.exec_properties[SERVED_VERSION] = served_version
     return [served, evaluator, serving_check, pusher]
 
 
@@ -159,24 +172,39 @@ def evaluation_split(data: DataConfig) -> str:
     return "test" if data.test_buckets > 0 else "eval"
 
 
+def name_beam_jobs(pipeline_name: str, components: List) -> List:
+    """Each Beam step gets a job name after its component, so that an engine's job list (Flink's
+    REST API, Dataflow's console) says which component ran which job."""
+    for component in components:
+        if isinstance(component, base_beam_component.BaseBeamComponent):
+            name = re.sub(r"[^a-z0-9]+", "-", f"{pipeline_name}-{component.id}".lower())
+            component.with_beam_pipeline_args([f"--job_name={name.strip('-')}"])
+    return components
+
+
 def create_pipeline(config: PipelineConfig, paths: Paths, beam_pipeline_args: List[str],
                     stage: str = "push",
                     metadata_connection_config: Optional[object] = None,
-                    enable_cache: bool = True) -> tfx.dsl.Pipeline:
+                    enable_cache: bool = True,
+                    model_resolver: ModelResolver = latest_pushed_model,
+                    served_version: Optional[str] = None) -> tfx.dsl.Pipeline:
+    """`served_version`: the version served now, part of the Pusher's cache key; None reads it
+    from `paths.serving_dir` (pipeline/vertex.py passes "": a compiled spec cannot know it)."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
     config = with_span(config.validate(), paths)
     components = data_components(config, paths)
     if STAGES.index(stage) >= STAGES.index("train"):
         data = list(components)
-        train = train_components(config, data)
+        train = train_components(config, data, model_resolver)
         components += train
         if stage == "push":
-            components += push_components(config, paths, data, train)
+            components += push_components(config, paths, data, train, model_resolver,
+                                          served_version)
     return tfx.dsl.Pipeline(
         pipeline_name=config.name,
         pipeline_root=paths.pipeline_root,
-        components=components,
+        components=name_beam_jobs(config.name, components),
         enable_cache=enable_cache,
         metadata_connection_config=metadata_connection_config
         or tfx.orchestration.metadata.sqlite_metadata_connection_config(paths.metadata_path),

@@ -1,4 +1,6 @@
-"""Where a run keeps its data, artifacts, metadata and served models, all under one root."""
+"""Where a run keeps its data, artifacts, metadata and served models: all under one root, or
+the metadata store, lock and logs under a local root and the data, artifacts and served
+models under `artifacts` (an object store such as gs://, which remote Beam workers can read)."""
 import dataclasses
 import os
 
@@ -6,16 +8,21 @@ import os
 @dataclasses.dataclass(frozen=True)
 class Paths:
     root: str
+    artifacts: str = ""  # default: the root
+
+    @property
+    def _artifacts(self) -> str:
+        return self.artifacts or self.root
 
     @property
     def data_root(self) -> str:
         """Generated spans: `span-N/data-*.tfrecord.gz`."""
-        return os.path.join(self.root, "data")
+        return os.path.join(self._artifacts, "data")
 
     @property
     def pipeline_root(self) -> str:
         """TFX artifacts, one folder per component and execution."""
-        return os.path.join(self.root, "pipeline")
+        return os.path.join(self._artifacts, "pipeline")
 
     @property
     def metadata_path(self) -> str:
@@ -25,5 +32,5 @@ class Paths:
     @property
     def serving_dir(self) -> str:
         """Pushed models in TF Serving's layout: `<version>/saved_model.pb`."""
-        return os.path.join(self.root, "serving")
+        return os.path.join(self._artifacts, "serving")
 

@@ -22,7 +22,7 @@ TRAIN = DATA + ["Transform", "Trainer"]
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     copy = tmp_path_factory.mktemp("project")
-    for package in ("components", "modules", "pipeline", "schema"):
+    for package in ("cluster", "components", "modules", "pipeline", "schema"):
         shutil.copytree(os.path.join(PROJECT_ROOT, package), copy / package,
                         ignore=shutil.ignore_patterns("__pycache__"))
     return copy

@@ -1,0 +1,3 @@
+"""A local cluster of a real engine for the pipeline's Beam steps: Flink's JobManager and
+TaskManagers, Beam's Flink job server and a Python SDK worker pool, each its own process.
+Nothing here imports the pipeline, TensorFlow or Beam."""

@@ -1,0 +1,122 @@
+"""The engine's pinned jars: Maven fetches the dependencies of flink/pom.xml from Maven Central
+into a staging folder, every jar is checked against the SHA-256 sums committed in
+flink/jars.sha256 (nothing missing, nothing extra, nothing different), and only then does the
+folder take its place in the cache, where later runs find it. `python -m cluster.artifacts`
+fetches; `--write-sums` rewrites the sums after a deliberate change of the pom."""
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from typing import Dict
+
+from cluster import config
+
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "flink")
+POM = os.path.join(HERE, "pom.xml")
+SUMS = os.path.join(HERE, "jars.sha256")
+VERIFIED = ".verified"
+
+
+class ArtifactError(RuntimeError):
+    """The jars could not be fetched, or are not the pinned ones."""
+
+
+def pinned_sums() -> Dict[str, str]:
+    with open(SUMS) as sums:
+        return {name: digest for digest, name in (line.split() for line in sums if line.strip())}
+
+
+def lib_dir() -> str:
+    """One folder per pin set: changing the pom or the sums fetches into a new folder."""
+    with open(POM, "rb") as pom, open(SUMS, "rb") as sums:
+        key = hashlib.sha256(pom.read() + sums.read()).hexdigest()[:12]
+    return os.path.join(config.cache_dir(), f"flink-{config.FLINK_VERSION}-{key}", "lib")
+
+
+def sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as jar:
+        for block in iter(lambda: jar.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check(folder: str, expected: Dict[str, str]) -> None:
+    found = {name for name in os.listdir(folder) if name.endswith(".jar")}
+    problems = [f"missing {name}" for name in sorted(set(expected) - found)]
+    problems += [f"unexpected {name}" for name in sorted(found - set(expected))]
+    problems += [f"checksum mismatch for {name}" for name in sorted(found & set(expected))
+                 if sha256(os.path.join(folder, name)) != expected[name]]
+    if problems:
+        raise ArtifactError(f"the engine's jars in {folder} are not the pinned ones "
+                            f"({SUMS}): " + "; ".join(problems[:5])
+                            + (f"; and {len(problems) - 5} more" if len(problems) > 5 else ""))
+
+
+def _maven_copy(target: str) -> None:
+    if shutil.which("mvn") is None:
+        raise ArtifactError("`mvn` (Apache Maven) is not on PATH; it fetches the engine's jars "
+                            "from Maven Central (Debian: apt-get install maven)")
+    command = ["mvn", "--batch-mode", "--quiet", "--file", POM,
+               "org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies",
+               f"-DoutputDirectory={target}"]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-8:])
+        raise ArtifactError(f"Maven could not fetch the engine's jars ({' '.join(command)}):\n"
+                            f"{tail}")
+
+
+def fetch(log=print) -> str:
+    """The folder of verified jars, fetched unless an earlier fetch already verified it."""
+    target = lib_dir()
+    if os.path.exists(os.path.join(target, VERIFIED)):
+        return target
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".lib.staging-", dir=os.path.dirname(target))
+    try:
+        log(f"fetching Flink {config.FLINK_VERSION} and Beam's job server "
+            f"{config.BEAM_JOB_SERVER_VERSION} with Maven into {target}")
+        _maven_copy(staging)
+        check(staging, pinned_sums())
+        open(os.path.join(staging, VERIFIED), "w").close()
+        shutil.rmtree(target, ignore_errors=True)
+        os.rename(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def write_sums() -> None:
+    staging = tempfile.mkdtemp(prefix="arith-tfx-jars-")
+    try:
+        _maven_copy(staging)
+        lines = sorted(f"{sha256(os.path.join(staging, name))}  {name}"
+                       for name in os.listdir(staging) if name.endswith(".jar"))
+        with open(SUMS, "w") as sums:
+            sums.write("\n".join(sorted(lines, key=lambda line: line.split()[1])) + "\n")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--write-sums", action="store_true",
+                        help="fetch and record the sums of what Maven serves now")
+    if parser.parse_args().write_sums:
+        write_sums()
+        print(f"wrote {SUMS}")
+        return 0
+    try:
+        print(fetch())
+    except ArtifactError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""The local cluster's parts that need no engine: real processes started, recognized and stopped
+by pid and start time; the pinned jars checked by their SHA-256 sums; the runner presets."""
+import hashlib
+import os
+import subprocess
+import time
+
+import pytest
+
+from cluster import artifacts, flink_cluster, processes
+from cluster.config import ClusterConfig
+from pipeline import beam_args
+
+
+def _living_in_group(group: int):
+    found = subprocess.run(["pgrep", "-g", str(group)], capture_output=True, text=True).stdout
+    return [pid for pid in found.split() if processes._start_ticks(int(pid)) is not None]
+
+
+def test_stop_ends_the_whole_process_group(tmp_path):
+    state = str(tmp_path)
+    # A shell whose child would outlive a plain kill of the shell: like the worker pool's SDK workers.
+    processes.start("pool", ["sh", "-c", "sleep 300 & wait"], state)
+    record = processes.recorded(state)["pool"]
+    time.sleep(0.3)
+    assert len(_living_in_group(record["pid"])) == 2
+    assert processes.alive(record)
+    assert processes.stop(state, "pool")
+    assert not processes.alive(record)
+    assert _living_in_group(record["pid"]) == []  # the sleep too, not only its shell
+    assert "pool" not in processes.recorded(state)
+
+
+def test_down_leaves_alone_a_process_that_reused_a_recorded_pid(tmp_path):
+    """A record whose pid now belongs to another process (another start time) is not that one."""
+    state = str(tmp_path)
+    processes.start("jobmanager", ["sleep", "300"], state)
+    records = processes.recorded(state)
+    processes.stop(state, "jobmanager")
+    time.sleep(0.1)  # start times count in hundredths of a second
+    stranger = subprocess.Popen(["sleep", "300"])
+    try:
+        records["jobmanager"]["pid"] = stranger.pid  # as if the pid had been reused since
+        processes._write(state, records)
+        lines = []
+        assert flink_cluster.down(ClusterConfig(state_dir=state), log=lines.append) == 0
+        assert lines == ["jobmanager was not running"]
+        assert stranger.poll() is None
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+def test_up_refuses_a_port_in_use_naming_it(tmp_path):
+    import socket
+    with socket.socket() as holder:
+        holder.bind(("localhost", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        with pytest.raises(flink_cluster.ClusterError, match=f"port {port} \\(Beam job server\\)"):
+            flink_cluster.up(ClusterConfig(state_dir=str(tmp_path), job_port=port,
+                                           rest_port=1, rpc_port=2, artifact_port=3,
+                                           worker_pool_port=4))
+    assert processes.recorded(str(tmp_path)) == {}
+
+
+def test_status_without_a_cluster_says_so(tmp_path):
+    with pytest.raises(flink_cluster.ClusterError, match="no cluster is up"):
+        flink_cluster.status(str(tmp_path))
+
+
+def _jar(folder, name: str, content: bytes) -> str:
+    with open(os.path.join(folder, name), "wb") as jar:
+        jar.write(content)
+    return hashlib.sha256(content).hexdigest()
+
+
+def test_jars_must_match_the_pinned_sums_exactly(tmp_path):
+    folder = str(tmp_path)
+    sums = {"a.jar": _jar(folder, "a.jar", b"a"), "b.jar": _jar(folder, "b.jar", b"b")}
+    artifacts.check(folder, sums)
+    _jar(folder, "b.jar", b"tampered")
+    _jar(folder, "extra.jar", b"x")
+    sums["c.jar"] = "0" * 64
+    with pytest.raises(artifacts.ArtifactError) as error:
+        artifacts.check(folder, sums)
+    assert "missing c.jar" in str(error.value)
+    assert "unexpected extra.jar" in str(error.value)
+    assert "checksum mismatch for b.jar" in str(error.value)
+
+
+def test_the_committed_sums_pin_flink_and_beams_runner():
+    sums = artifacts.pinned_sums()
+    assert "flink-runtime-1.19.0.jar" in sums and "beam-runners-flink-1.19-2.62.0.jar" in sums
+    assert all(len(digest) == 64 for digest in sums.values())
+
+
+def test_flink_preset_points_at_the_job_server_and_the_worker_pool():
+    args = beam_args.for_runner(beam_args.RunnerOptions(
+        runner="flink", job_endpoint="engine:8099", worker_pool="engine:50000"))
+    assert args == ["--runner=PortableRunner", "--job_endpoint=engine:8099",
+                    "--environment_type=EXTERNAL", "--environment_config=engine:50000"]
+    with pytest.raises(beam_args.RunnerError, match="--worker-pool must be HOST:PORT"):
+        beam_args.for_runner(beam_args.RunnerOptions(runner="flink", worker_pool="engine"))
+
+
+def test_dataflow_preset_ships_setup_py_and_names_what_is_missing():
+    complete = beam_args.RunnerOptions(runner="dataflow", project="p", region="europe-west4",
+                                       temp_location="gs://b/tmp", staging_location="gs://b/stage")
+    args = beam_args.for_runner(complete)
+    assert "--runner=DataflowRunner" in args and "--project=p" in args
+    assert f"--setup_file={beam_args.SETUP_FILE}" in args and os.path.isfile(beam_args.SETUP_FILE)
+    with pytest.raises(beam_args.RunnerError, match="needs --project, --region$"):
+        beam_args.for_runner(beam_args.RunnerOptions(
+            runner="dataflow", temp_location="gs://b/tmp", staging_location="gs://b/stage"))
+    with pytest.raises(beam_args.RunnerError, match="--staging-location must be a gs://"):
+        import dataclasses
+        beam_args.for_runner(dataclasses.replace(complete, staging_location="/tmp/stage"))
