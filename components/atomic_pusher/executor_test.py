@@ -57,9 +57,15 @@ def test_blessed_model_lands_whole_in_a_new_version(tmp_path):
     assert os.path.exists(os.path.join(serving, version, "variables", "variables.index"))
 
 
+def _served(serving: str, version: str) -> None:
+    """A version as readers see it: a folder with its saved_model.pb (the commit file)."""
+    os.makedirs(os.path.join(serving, version))
+    open(os.path.join(serving, version, "saved_model.pb"), "wb").close()
+
+
 def test_versions_always_increase_even_within_one_second(tmp_path):
     serving = str(tmp_path / "serving")
-    os.makedirs(os.path.join(serving, "99999999999"))
+    _served(serving, "99999999999")
     assert serving_dir.next_version(serving) == 100000000000
     _, _ = _push(tmp_path)
     assert serving_versions(serving) == [99999999999, 100000000000]
@@ -87,7 +93,7 @@ def test_a_folder_without_a_saved_model_is_refused(tmp_path):
 def test_keep_versions_removes_the_oldest_after_a_push(tmp_path):
     serving = str(tmp_path / "serving")
     for version in ("100", "200", "300"):
-        os.makedirs(os.path.join(serving, version))
+        _served(serving, version)
     pushed, _ = _push(tmp_path, custom_config={executor.KEEP_VERSIONS: 2})
     new = int(pushed.get_string_custom_property("pushed_version"))
     assert serving_dir.versions(serving) == [300, new]
@@ -96,7 +102,7 @@ def test_keep_versions_removes_the_oldest_after_a_push(tmp_path):
 
 def test_keep_never_removes_the_served_version(tmp_path):
     serving = str(tmp_path / "serving")
-    os.makedirs(os.path.join(serving, "7"))
+    _served(serving, "7")
     with pytest.raises(ValueError, match="at least 1"):
         serving_dir.remove_oldest(serving, 0)
     assert serving_dir.remove_oldest(serving, 1) == []

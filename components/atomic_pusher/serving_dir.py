@@ -1,18 +1,23 @@
 """The serving directory in TF Serving's layout, `<base>/<version>/saved_model.pb`, kept so that
-a reader (TF Serving, `arith-tfx serve`, `predict`) sees every version whole or not at all:
-versions appear by renaming a hidden staging folder into place and disappear by renaming them
-to a hidden name before deleting. Hidden names (a leading dot) are never versions. A folder
-rename is atomic on a local disk; on object stores (gs://, s3://) it is a copy and a delete,
-which this layout does not yet guard against."""
+a reader (TF Serving, `arith-tfx serve`, `predict`) sees every version whole or not at all.
+
+On a local disk, versions appear by renaming a hidden staging folder into place and disappear
+by renaming them to a hidden name before deleting; hidden names (a leading dot) are never
+versions. On object stores (gs://, s3://), where a folder rename is a copy and a delete
+(components/object_store.py), a version is copied in place with `saved_model.pb` last: that
+file commits it. Readers take only version folders that have it (and TF Serving cannot load a
+SavedModel without it), and a version is withdrawn by deleting it first."""
 import os
 import time
 import uuid
 from typing import List
 
+from components import object_store
 
 STAGING_PREFIX = ".staging-"
 REMOVING_PREFIX = ".removing-"
 FINGERPRINT = "fingerprint.pb"
+COMMIT_FILE = "saved_model.pb"
 
 
 def _gfile():
@@ -23,7 +28,18 @@ def _gfile():
 
 
 def versions(serving_dir: str) -> List[int]:
-    """The complete versions in a serving directory, oldest first."""
+    """The complete (committed) versions in a serving directory, oldest first."""
+    return [version for version in _version_folders(serving_dir)
+            if _gfile().exists(os.path.join(serving_dir, str(version), COMMIT_FILE))]
+
+
+def uncommitted(serving_dir: str) -> List[int]:
+    """Version folders without their commit file: an interrupted push or withdrawal on an
+    object store. Never read; removed by the next push."""
+    return sorted(set(_version_folders(serving_dir)) - set(versions(serving_dir)))
+
+
+def _version_folders(serving_dir: str) -> List[int]:
     if not _gfile().exists(serving_dir):
         return []
     return sorted(int(name.rstrip("/")) for name in _gfile().listdir(serving_dir)
@@ -32,15 +48,21 @@ def versions(serving_dir: str) -> List[int]:
 
 def next_version(serving_dir: str) -> int:
     """A Unix timestamp, as TFX's Pusher uses, but always above every existing version."""
-    existing = versions(serving_dir)
+    existing = _version_folders(serving_dir)
     return max(int(time.time()), existing[-1] + 1 if existing else 0)
 
 
 def publish(model_path: str, serving_dir: str) -> int:
     """Copies the SavedModel at `model_path` to `<serving_dir>/<new version>`; returns it."""
-    if not _gfile().exists(os.path.join(model_path, "saved_model.pb")):
-        raise ValueError(f"no SavedModel to push at {model_path} (saved_model.pb missing)")
+    if not _gfile().exists(os.path.join(model_path, COMMIT_FILE)):
+        raise ValueError(f"no SavedModel to push at {model_path} ({COMMIT_FILE} missing)")
     _gfile().makedirs(serving_dir)
+    if not object_store.renames_atomically(serving_dir):
+        for leftover in uncommitted(serving_dir):
+            _gfile().rmtree(os.path.join(serving_dir, str(leftover)))
+        version = next_version(serving_dir)
+        _copy_tree(model_path, os.path.join(serving_dir, str(version)))
+        return version
     version = next_version(serving_dir)
     staging = os.path.join(serving_dir, f"{STAGING_PREFIX}{version}-{uuid.uuid4().hex[:8]}")
     try:
@@ -68,11 +90,14 @@ def _read(path: str) -> bytes:
 
 
 def _copy_tree(source: str, destination: str) -> None:
+    """Every file, the commit file last."""
     for folder, _, files in _gfile().walk(source):
         target = os.path.join(destination, os.path.relpath(folder, source))
         _gfile().makedirs(target)
         for name in files:
-            _gfile().copy(os.path.join(folder, name), os.path.join(target, name))
+            if not (folder == source and name == COMMIT_FILE):
+                _gfile().copy(os.path.join(folder, name), os.path.join(target, name))
+    _gfile().copy(os.path.join(source, COMMIT_FILE), os.path.join(destination, COMMIT_FILE))
 
 
 def remove_oldest(serving_dir: str, keep: int) -> List[int]:
@@ -87,6 +112,14 @@ def remove_oldest(serving_dir: str, keep: int) -> List[int]:
 def withdraw(serving_dir: str, version: int) -> bool:
     """Removes one version (hidden first, then deleted); False if it was already gone."""
     import tensorflow as tf
+    if not object_store.renames_atomically(serving_dir):
+        folder = os.path.join(serving_dir, str(version))
+        try:
+            _gfile().remove(os.path.join(folder, COMMIT_FILE))  # uncommits it first
+        except tf.errors.NotFoundError:
+            return False
+        _gfile().rmtree(folder)
+        return True
     hidden = os.path.join(serving_dir, f"{REMOVING_PREFIX}{version}-{uuid.uuid4().hex[:8]}")
     try:
         _gfile().rename(os.path.join(serving_dir, str(version)), hidden)

@@ -1,4 +1,8 @@
-"""Writes one span of generated samples as gzip TFRecord shards, atomically, with Beam."""
+"""Writes one span of generated samples as gzip TFRecord shards, atomically, with Beam.
+
+The manifest is the span's commit: it is written last, after every shard, and a span without
+one is not a span yet. On a local disk the span is also written under a hidden name and renamed
+into place; on object stores it is written in place (components/object_store.py)."""
 import json
 import logging
 import os
@@ -8,6 +12,7 @@ from typing import Callable, Dict, List, Tuple
 import apache_beam as beam
 import tensorflow as tf
 
+from components import object_store
 from components.sample_generator import samples
 from modules.config import GeneratorConfig
 
@@ -30,12 +35,16 @@ def span_dir(data_root: str, span: int) -> str:
 
 
 def next_span(data_root: str) -> int:
-    """One past the newest complete span under data_root (1 for an empty root)."""
+    """One past the newest committed span under data_root (1 for an empty root)."""
     if not tf.io.gfile.exists(data_root):
         return 1
     spans = [int(name.rstrip("/")[len("span-"):]) for name in tf.io.gfile.listdir(data_root)
              if name.startswith("span-") and name.rstrip("/")[len("span-"):].isdigit()]
-    return max(spans, default=0) + 1
+    return max((span for span in spans if committed(span_dir(data_root, span))), default=0) + 1
+
+
+def committed(directory: str) -> bool:
+    return tf.io.gfile.exists(os.path.join(directory, MANIFEST))
 
 
 def shard_name(index: int, shards: int) -> str:
@@ -87,12 +96,18 @@ def write_span(config: GeneratorConfig, data_root: str,
                make_pipeline: Callable[[], beam.Pipeline]) -> Tuple[Dict, bool]:
     """Writes span `config.span` under data_root; returns (manifest, reused).
 
-    Shards go to a hidden staging directory that is renamed into place only when every
-    shard is written, so ExampleGen never sees a partial span. An existing span with the
-    same parameters is reused as it is (so its files, and downstream caches, stay valid).
+    On a local disk, shards go to a hidden staging directory that is renamed into place only
+    when every shard is written, so ExampleGen never sees a partial span; on an object store
+    they are written in place and the manifest, written last, commits the span (an
+    uncommitted one left by an interrupted write is rewritten). An existing span with the same
+    parameters is reused as it is (so its files, and downstream caches, stay valid).
     """
     target = span_dir(data_root, config.span)
     wanted = parameters(config)
+    in_place = not object_store.renames_atomically(data_root)
+    if in_place and tf.io.gfile.exists(target) and not committed(target):
+        logging.info("%s holds an uncommitted span (an interrupted write): rewriting it", target)
+        tf.io.gfile.rmtree(target)
     if tf.io.gfile.exists(target):
         existing = read_manifest(target).get("parameters")
         if existing == wanted:
@@ -102,28 +117,42 @@ def write_span(config: GeneratorConfig, data_root: str,
             f"{target} already exists with parameters {existing or 'unknown (no manifest)'}, "
             f"which differ from {wanted}; choose another generator.span or another data root")
 
+    if in_place:
+        tf.io.gfile.makedirs(target)
+        return _write_and_commit(config, target, make_pipeline), False
     tf.io.gfile.makedirs(data_root)
     staging = os.path.join(data_root, f"{STAGING_PREFIX}{config.span}.staging-{uuid.uuid4().hex[:8]}")
     tf.io.gfile.makedirs(staging)
     try:
-        with make_pipeline() as pipeline:
-            _ = (pipeline
-                 | "PlanShards" >> beam.Create(shard_plan(config.samples, config.shards))
-                 # Spreads the shards over the workers; without it one worker writes them all.
-                 | "SpreadShards" >> beam.Reshuffle()
-                 | "WriteShards" >> beam.ParDo(_WriteShard(staging, config)))
-        files = sorted(tf.io.gfile.listdir(staging))
-        expected = [shard_name(i, config.shards) for i in range(config.shards)]
-        if files != expected:
-            raise RuntimeError(f"staging {staging} holds {files}, expected {expected}")
-        manifest = {"parameters": wanted, "files": files}
-        with tf.io.gfile.GFile(os.path.join(staging, MANIFEST), "w") as f:
-            json.dump(manifest, f, indent=1, sort_keys=True)
+        manifest = _write_and_commit(config, staging, make_pipeline)
         tf.io.gfile.rename(staging, target)
     finally:
         if tf.io.gfile.exists(staging):
             tf.io.gfile.rmtree(staging)
     return manifest, False
+
+
+def _write_and_commit(config: GeneratorConfig, folder: str,
+                      make_pipeline: Callable[[], beam.Pipeline]) -> Dict:
+    """Every shard, checked, then the manifest."""
+    with make_pipeline() as pipeline:
+        _ = (pipeline
+             | "PlanShards" >> beam.Create(shard_plan(config.samples, config.shards))
+             # Spreads the shards over the workers; without it one worker writes them all.
+             | "SpreadShards" >> beam.Reshuffle()
+             | "WriteShards" >> beam.ParDo(_WriteShard(folder, config)))
+    files = sorted(tf.io.gfile.listdir(folder))
+    expected = [shard_name(i, config.shards) for i in range(config.shards)]
+    if files != expected:
+        raise RuntimeError(f"{folder} holds {files}, expected {expected}")
+    manifest = {"parameters": parameters(config), "files": files}
+    write_manifest(folder, manifest)
+    return manifest
+
+
+def write_manifest(folder: str, manifest: Dict) -> None:
+    with tf.io.gfile.GFile(os.path.join(folder, MANIFEST), "w") as f:
+        json.dump(manifest, f, indent=1, sort_keys=True)
 
 
 def fingerprint(data_root: str, span: int) -> str:
