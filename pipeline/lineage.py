@@ -2,6 +2,7 @@
 import datetime
 from typing import List, NamedTuple, Optional, Tuple
 
+from components.sample_generator import properties as samples_properties
 from pipeline import metadata
 from pipeline.metadata import MetadataError, Store, value
 from pipeline.paths import Paths
@@ -40,7 +41,7 @@ def _samples_of(store: Store, examples, input_base: str):
     (count, bytes, modification times), which identifies the very files ExampleGen read. Older
     generator artifacts without it are matched by data root and span."""
     ingested = value(examples, "input_fingerprint")
-    candidates = store.artifacts("ArithmeticSamples")
+    candidates = store.artifacts(samples_properties.TYPE_NAME)
     for samples in candidates:
         if ingested and value(samples, "input_fingerprint") == ingested:
             return samples

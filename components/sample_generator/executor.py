@@ -10,7 +10,7 @@ from tfx.types import artifact_utils
 
 import tensorflow as tf
 
-from components.sample_generator import span_writer, spec
+from components.sample_generator import properties, span_writer, spec
 from modules.config import GeneratorConfig, validate_generator
 
 
@@ -41,13 +41,12 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         manifest, reused = span_writer.write_span(config, data_root, self._make_beam_pipeline)
 
         out = artifact_utils.get_single_instance(output_dict[spec.SAMPLES_OUT])
-        out.span = config.span
-        out.seed = config.seed
-        out.num_samples = config.samples
-        out.num_shards = config.shards
-        out.max_val = config.max_val
-        out.ops = ",".join(config.ops)
-        out.data_dir = span_writer.span_dir(data_root, config.span)
+        for key, number in zip(properties.INT_FIELDS, (config.span, config.seed, config.samples,
+                                                 config.shards, config.max_val)):
+            out.set_int_custom_property(key, number)
+        for key, text in zip(properties.STRING_FIELDS, (",".join(config.ops),
+                                                  span_writer.span_dir(data_root, config.span))):
+            out.set_string_custom_property(key, text)
         out.set_int_custom_property("reused_existing_span", int(reused))
         out.set_string_custom_property(INPUT_FINGERPRINT,
                                        span_writer.fingerprint(data_root, config.span))

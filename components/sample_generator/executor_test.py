@@ -77,8 +77,10 @@ def test_executor_writes_span_and_records_it_on_the_artifact(tmp_path):
     data_root = str(tmp_path / "data")
     executor.Executor().Do({}, {spec.SAMPLES_OUT: [output]},
                            _exec_properties(**{spec.DATA_ROOT: data_root}))
-    assert (output.span, output.seed, output.num_samples, output.ops) == (2, 3, 50, "+,-")
-    assert output.data_dir == os.path.join(data_root, "span-2")
+    assert [output.get_int_custom_property(key) for key in ("span", "seed", "num_samples")] == [
+        2, 3, 50]
+    assert output.get_string_custom_property("ops") == "+,-"
+    assert output.get_string_custom_property("data_dir") == os.path.join(data_root, "span-2")
     manifest = json.load(open(os.path.join(output.uri, span_writer.MANIFEST)))
     assert manifest["parameters"]["seed"] == 3
     assert len(manifest["files"]) == 2

@@ -1,7 +1,8 @@
 """Keys, output artifact type and ComponentSpec of SampleGenerator."""
 from tfx import types
-from tfx.types import artifact
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
+
+from components.sample_generator import properties
 
 # Execution parameter keys.
 DATA_ROOT = "data_root"
@@ -14,15 +15,12 @@ SPAN = "span"
 # Output key.
 SAMPLES_OUT = "samples_info"
 
-_INT = artifact.Property(type=artifact.PropertyType.INT)
-_STRING = artifact.Property(type=artifact.PropertyType.STRING)
 
 
 class ArithmeticSamples(types.Artifact):
-    """Records which span a generator run wrote, from which seed and parameters."""
-    TYPE_NAME = "ArithmeticSamples"
-    PROPERTIES = {"span": _INT, "seed": _INT, "num_samples": _INT, "num_shards": _INT,
-                  "max_val": _INT, "ops": _STRING, "data_dir": _STRING}
+    """Records which span a generator run wrote, from which seed and parameters, as the custom
+    properties named in properties.py."""
+    TYPE_NAME = properties.TYPE_NAME
 
 
 class SampleGeneratorSpec(types.ComponentSpec):

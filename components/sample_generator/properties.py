@@ -1,0 +1,6 @@
+"""The generator's output artifact, by name, for readers that import no TensorFlow (lineage):
+its type and its custom properties. Kubeflow V2 (Vertex) compiles custom artifact types only
+with a namespaced name and no declared properties, hence custom properties."""
+TYPE_NAME = "arith_tfx.ArithmeticSamples"
+INT_FIELDS = ("span", "seed", "num_samples", "num_shards", "max_val")
+STRING_FIELDS = ("ops", "data_dir")
