@@ -71,9 +71,11 @@ def _maven_copy(target: str) -> None:
 
 
 def fetch(log=print) -> str:
-    """The folder of verified jars, fetched unless an earlier fetch already verified it."""
+    """The folder of verified jars: fetched unless an earlier fetch verified it, and checked
+    against the sums again each time (about a second), so that a changed jar is never run."""
     target = lib_dir()
     if os.path.exists(os.path.join(target, VERIFIED)):
+        check(target, pinned_sums())
         return target
     os.makedirs(os.path.dirname(target), exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".lib.staging-", dir=os.path.dirname(target))
@@ -83,8 +85,12 @@ def fetch(log=print) -> str:
         _maven_copy(staging)
         check(staging, pinned_sums())
         open(os.path.join(staging, VERIFIED), "w").close()
-        shutil.rmtree(target, ignore_errors=True)
-        os.rename(staging, target)
+        if not os.path.exists(target):  # else another fetch verified it meanwhile
+            try:
+                os.rename(staging, target)
+            except OSError:
+                if not os.path.exists(os.path.join(target, VERIFIED)):
+                    raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
@@ -106,12 +112,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--write-sums", action="store_true",
                         help="fetch and record the sums of what Maven serves now")
-    if parser.parse_args().write_sums:
-        write_sums()
-        print(f"wrote {SUMS}")
-        return 0
     try:
-        print(fetch())
+        if parser.parse_args().write_sums:
+            write_sums()
+            print(f"wrote {SUMS}")
+        else:
+            print(fetch())
     except ArtifactError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -52,6 +52,7 @@ def up(config: ClusterConfig, log: Callable[[str], None] = print) -> None:
     if running:
         raise ClusterError(f"a cluster is already up under {config.state_dir} "
                            f"({', '.join(running)}): `arith-tfx cluster status` or `down`")
+    processes.forget_dead(config.state_dir)
     _check_ports_free(config)
     if shutil.which("java") is None:
         raise ClusterError("`java` is not on PATH; Flink 1.19 runs on Java 11 or 17")
@@ -116,7 +117,12 @@ def status(state_dir: str, log: Callable[[str], None] = print) -> bool:
         running = processes.alive(record)
         healthy &= running
         log(f"{name:<15} pid {record['pid']:<8} {'running' if running else 'NOT RUNNING'}")
-    overview = rest(config, "/overview")
+    try:
+        overview = rest(config, "/overview")
+    except ClusterError:
+        log(f"Flink's REST API at {config.rest_url} does not answer: the JobManager is down "
+            "(`arith-tfx cluster down`, then `up`)")
+        return False
     log(f"Flink {overview['flink-version']} at {config.rest_url}: "
         f"{overview['taskmanagers']} task manager(s), {overview['slots-available']} of "
         f"{overview['slots-total']} slots free; jobs {overview['jobs-running']} running, "
@@ -201,7 +207,7 @@ def _start_jobmanager(config: ClusterConfig, lib: str, conf_dir: str, started: L
         "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
         jvm, ["--configDir", conf_dir] + (dynamic[0] if dynamic else [])), config.state_dir)
     started.append(JOBMANAGER)
-    processes.wait_until(lambda: _answers(config), 60, "Flink's JobManager", config.state_dir,
+    processes.wait_until(lambda: _answers(config), 90, "Flink's JobManager", config.state_dir,
                          JOBMANAGER)
 
 
@@ -214,10 +220,9 @@ def _start_taskmanagers(config: ClusterConfig, lib: str, conf_dir: str,
             "org.apache.flink.runtime.taskexecutor.TaskManagerRunner", jvm,
             ["--configDir", conf_dir] + dynamic), config.state_dir)
         started.append(taskmanager(index))
-    processes.wait_until(
-        lambda: rest(config, "/overview")["taskmanagers"] == config.task_managers, 60,
-        f"{config.task_managers} Flink TaskManager(s)", config.state_dir,
-        taskmanager(config.task_managers))
+    for index in range(1, config.task_managers + 1):
+        processes.wait_until(lambda: _registered(config) >= index, 90,
+                             f"Flink TaskManager {index}", config.state_dir, taskmanager(index))
 
 
 def _start_jobserver(config: ClusterConfig, lib: str, conf_dir: str, started: List[str]) -> None:
@@ -248,11 +253,15 @@ def _start_workerpool(config: ClusterConfig, started: List[str]) -> None:
 
 
 def _answers(config: ClusterConfig) -> bool:
+    return _registered(config) >= 0
+
+
+def _registered(config: ClusterConfig) -> int:
+    """TaskManagers registered with the JobManager; -1 while its REST API does not answer."""
     try:
-        rest(config, "/overview")
-        return True
+        return rest(config, "/overview")["taskmanagers"]
     except ClusterError:
-        return False
+        return -1
 
 
 def started(state_dir: str) -> ClusterConfig:

@@ -1,6 +1,7 @@
 """Processes that `up` starts and `down` stops: each in its own session, its output in a log
-file, recorded in the state folder by pid and start time (together unique: a process that later
-takes the same pid starts at another time), so that `down` stops exactly those."""
+file, recorded in the state folder by pid and start time (together unique until the machine
+restarts: a process that later takes the same pid starts at another time), so that `down`
+stops exactly those."""
 import json
 import os
 import signal
@@ -44,15 +45,28 @@ def recorded(state_dir: str) -> Dict[str, dict]:
 
 def alive(record: dict) -> bool:
     """The recorded process still runs, and it is the one we started."""
-    return _start_ticks(record["pid"]) == record["started"] is not None
+    started = _start_ticks(record["pid"])
+    return started is not None and started == record["started"]
+
+
+def forget_dead(state_dir: str) -> None:
+    """Drops the records of processes that are gone (a crashed cluster's), after ending what
+    is left of their groups."""
+    records = recorded(state_dir)
+    for name in [name for name, record in records.items() if not alive(record)]:
+        _kill_orphans(records.pop(name))
+    _write(state_dir, records)
 
 
 def stop(state_dir: str, name: str, grace_seconds: float = 15.0) -> bool:
     """SIGTERM to the process's group (a worker pool's SDK workers with it), SIGKILL after the
-    grace period. False when the process was already gone."""
+    grace period. False when the process was already gone (what outlived it in its group is
+    still killed)."""
     records = recorded(state_dir)
     record = records.pop(name, None)
     stopped = False
+    if record is not None and not alive(record):
+        _kill_orphans(record)
     if record is not None and alive(record):
         stopped = True
         _signal_group(record["pid"], signal.SIGTERM)
@@ -78,7 +92,10 @@ def log_tail(state_dir: str, name: str, lines: int = 15) -> str:
 def port_open(host: str, port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(0.5)
-        return probe.connect_ex((host, port)) == 0
+        try:
+            return probe.connect_ex((host, port)) == 0
+        except OSError:  # e.g. a host name that does not resolve
+            return False
 
 
 def wait_until(ready, timeout: float, what: str, state_dir: str, name: str) -> None:
@@ -95,15 +112,44 @@ def wait_until(ready, timeout: float, what: str, state_dir: str, name: str) -> N
                        f"{log_tail(state_dir, name)}")
 
 
+def _kill_orphans(record: dict) -> None:
+    """Members of a dead leader's group that started after it: its children, not strangers."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            stat = _stat(int(entry))
+            if stat and stat[2] == str(record["pid"]) and int(stat[19]) >= record["started"]:
+                try:
+                    os.kill(int(entry), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+
+def free_ports(count: int, host: str = "localhost") -> List[int]:
+    """Ports free now (the OS's choice), for a cluster that must not clash with another."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for each in sockets:
+            each.bind((host, 0))
+        return [each.getsockname()[1] for each in sockets]
+    finally:
+        for each in sockets:
+            each.close()
+
+
+def _stat(pid: int) -> Optional[List[str]]:
+    """/proc/<pid>/stat from the state field on (state, ppid, pgrp, ...)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def _start_ticks(pid: int) -> Optional[int]:
     """The process's start time since boot (field 22 of /proc/<pid>/stat); None when it is
     gone or a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return None if fields[0] == "Z" else int(fields[19])
+    fields = _stat(pid)
+    return None if fields is None or fields[0] == "Z" else int(fields[19])
 
 
 def _signal_group(pid: int, sig: int) -> None:

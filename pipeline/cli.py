@@ -64,6 +64,8 @@ def _add_runner_args(parser: argparse.ArgumentParser) -> None:
                         help="dataflow: gs:// folder for temporary files")
     runner.add_argument("--staging-location", default="", metavar="GS_URI",
                         help="dataflow: gs:// folder for staged packages")
+    runner.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
+                        help="extra Beam pipeline argument, repeatable")
 
 
 def _default_cluster_dir() -> str:
@@ -85,20 +87,33 @@ def _cmd_run(args) -> int:
     pipeline_args = beam_args.for_runner(_runner_options(args)) + list(args.beam_arg)
     if args.runner == "flink":
         _check_engine(args.job_endpoint, args.worker_pool)
-    if args.runner == "dataflow" and not args.artifact_root.startswith("gs://"):
+    try:
+        paths = Paths.at(os.path.abspath(args.root), args.artifact_root)
+    except ValueError as error:
+        raise beam_args.RunnerError(str(error)) from error
+    if args.runner == "dataflow" and not paths.artifacts.startswith("gs://"):
         raise beam_args.RunnerError(
             "--runner dataflow needs --artifact-root gs://...: Dataflow's workers read and "
             "write the spans and artifacts there")
     from pipeline import run_command
-    paths = Paths(os.path.abspath(args.root), args.artifact_root)
+    paths.record_artifact_root()
     return run_command.run(config, paths, args.profile, args.stage, pipeline_args,
                            enable_cache=not args.no_cache, verbose=args.verbose)
 
 
 def _cmd_compile(args) -> int:
     config = config_lib.from_args(args.profile, args.overrides)  # fails fast, before imports
+    if args.runner == "flink":
+        raise beam_args.RunnerError("--runner flink cannot be compiled for Vertex: its job "
+                                    "server and worker pool addresses are this machine's; use "
+                                    "--runner dataflow, or direct (Beam inside each component)")
     pipeline_args = beam_args.for_runner(_runner_options(args)) + list(args.beam_arg)
-    from pipeline import vertex
+    try:
+        from pipeline import vertex
+    except ImportError as error:
+        raise beam_args.RunnerError(f"compiling for Vertex needs the KFP SDK ({error}): "
+                                    "pip install --ignore-requires-python -c constraints.txt "
+                                    "'.[vertex]'") from error
     written = vertex.compile_pipeline(config, pipeline_args, args.image, args.pipeline_root,
                                       args.output)
     print(f"wrote the Vertex AI pipeline spec to {written}")
@@ -115,12 +130,12 @@ def _runner_options(args) -> beam_args.RunnerOptions:
 def _check_engine(job_endpoint: str, worker_pool: str) -> None:
     """Refuse at once, before any component runs, when nothing listens at the engine."""
     from cluster import processes
-    for option, address, what in (("--job-endpoint", job_endpoint, "Beam job server"),
-                                  ("--worker-pool", worker_pool, "SDK worker pool")):
-        host, _, port = address.rpartition(":")
-        if not processes.port_open(host, int(port)):
+    for option, address, what in (("job_endpoint", job_endpoint, "Beam job server"),
+                                  ("worker_pool", worker_pool, "SDK worker pool")):
+        if not processes.port_open(*beam_args.host_port(option, address)):
             raise beam_args.RunnerError(
-                f"no {what} answers at {address} ({option}); start a local Flink cluster with "
+                f"no {what} answers at {address} (--{option.replace('_', '-')}); start a "
+                "local Flink cluster with "
                 "`arith-tfx cluster up`, or give the address of yours")
 
 
@@ -177,13 +192,13 @@ def _cmd_inspect(args) -> int:
 
 def _cmd_predict(args) -> int:
     from pipeline import predict
-    return predict.main(Paths(os.path.abspath(args.root)).serving_dir, args.expressions,
+    return predict.main(Paths.at(os.path.abspath(args.root)).serving_dir, args.expressions,
                         args.version)
 
 
 def _serving_dir(args) -> str:
     return os.path.abspath(args.model_dir) if getattr(args, "model_dir", None) else \
-        Paths(os.path.abspath(args.root)).serving_dir
+        Paths.at(os.path.abspath(args.root)).serving_dir
 
 
 def _cmd_serve(args) -> int:
@@ -251,8 +266,6 @@ def build_parser() -> argparse.ArgumentParser:
                      help="data, artifacts and served models there instead of under --root "
                           "(which keeps the metadata store, lock and logs); dataflow: a gs:// "
                           "folder")
-    run.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
-                     help="extra Beam pipeline argument, repeatable")
     run.add_argument("--keep", type=_at_least_one, metavar="N",
                      help="after a push, keep only the newest N versions in serving/ "
                           "(same as --set serving.keep_versions=N)")
@@ -276,8 +289,6 @@ def build_parser() -> argparse.ArgumentParser:
                                 help="the pipeline spec to write (default: %(default)s)")
     _add_config_args(compile_parser)
     _add_runner_args(compile_parser)
-    compile_parser.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
-                                help="extra Beam pipeline argument, repeatable")
     compile_parser.set_defaults(handler=_cmd_compile)
 
     cluster = commands.add_parser(

@@ -104,7 +104,7 @@ def check_root(root: str, min_free_bytes: int = MIN_FREE_BYTES) -> List[Finding]
                              "free disk space, or pass --root on a larger disk"))
     else:
         found.append(Finding("ok", f"{free / 2**30:.0f} GB free under {ancestor}"))
-    serving = Paths(root).serving_dir
+    serving = Paths.at(root).serving_dir
     if os.path.isdir(serving):
         try:
             names = os.listdir(serving)

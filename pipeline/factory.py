@@ -172,9 +172,12 @@ def evaluation_split(data: DataConfig) -> str:
     return "test" if data.test_buckets > 0 else "eval"
 
 
-def name_beam_jobs(pipeline_name: str, components: List) -> List:
+def name_beam_jobs(pipeline_name: str, components: List, beam_pipeline_args: List[str]) -> List:
     """Each Beam step gets a job name after its component, so that an engine's job list (Flink's
-    REST API, Dataflow's console) says which component ran which job."""
+    REST API, Dataflow's console) says which component ran which job; unless the caller's
+    arguments name the jobs themselves."""
+    if any(arg.startswith("--job_name") for arg in beam_pipeline_args):
+        return components
     for component in components:
         if isinstance(component, base_beam_component.BaseBeamComponent):
             name = re.sub(r"[^a-z0-9]+", "-", f"{pipeline_name}-{component.id}".lower())
@@ -204,7 +207,7 @@ def create_pipeline(config: PipelineConfig, paths: Paths, beam_pipeline_args: Li
     return tfx.dsl.Pipeline(
         pipeline_name=config.name,
         pipeline_root=paths.pipeline_root,
-        components=name_beam_jobs(config.name, components),
+        components=name_beam_jobs(config.name, components, beam_pipeline_args),
         enable_cache=enable_cache,
         metadata_connection_config=metadata_connection_config
         or tfx.orchestration.metadata.sqlite_metadata_connection_config(paths.metadata_path),

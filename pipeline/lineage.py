@@ -41,7 +41,8 @@ def _samples_of(store: Store, examples, input_base: str):
     (count, bytes, modification times), which identifies the very files ExampleGen read. Older
     generator artifacts without it are matched by data root and span."""
     ingested = value(examples, "input_fingerprint")
-    candidates = store.artifacts(samples_properties.TYPE_NAME)
+    candidates = [samples for type_name in samples_properties.TYPE_NAMES
+                  for samples in store.artifacts(type_name)]
     for samples in candidates:
         if ingested and value(samples, "input_fingerprint") == ingested:
             return samples

@@ -73,7 +73,7 @@ def _describe(store: Store, number: int, push) -> Version:
 
 def listing(root: str) -> List[Version]:
     """Every version on disk, oldest first, with what the metadata store knows about it."""
-    paths = Paths(root)
+    paths = Paths.at(root)
     store = _open_store(paths)
     pushes = _pushes(store)
     found = []
@@ -89,7 +89,7 @@ def listing(root: str) -> List[Version]:
 
 def show(root: str, keep: Optional[int]) -> int:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # TFMA's reader's deprecation notes
-    paths = Paths(root)
+    paths = Paths.at(root)
     if keep is not None:
         removed = serving_layout.remove_oldest(paths.serving_dir, keep)
         print(f"removed version{'s' if len(removed) != 1 else ''} "
@@ -118,7 +118,7 @@ def show(root: str, keep: Optional[int]) -> int:
 def rollback(root: str, to: Optional[int]) -> int:
     """Publishes version `to` (default: the one before the served one) as the new highest
     version; returns the new version."""
-    paths = Paths(root)
+    paths = Paths.at(root)
     available = serving_layout.versions(paths.serving_dir)
     if not available:
         raise VersionError(f"no pushed version in {paths.serving_dir}")

@@ -22,7 +22,9 @@ def test_stop_ends_the_whole_process_group(tmp_path):
     # A shell whose child would outlive a plain kill of the shell: like the worker pool's SDK workers.
     processes.start("pool", ["sh", "-c", "sleep 300 & wait"], state)
     record = processes.recorded(state)["pool"]
-    time.sleep(0.3)
+    deadline = time.monotonic() + 10
+    while len(_living_in_group(record["pid"])) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert len(_living_in_group(record["pid"])) == 2
     assert processes.alive(record)
     assert processes.stop(state, "pool")
@@ -99,7 +101,8 @@ def test_flink_preset_points_at_the_job_server_and_the_worker_pool():
     args = beam_args.for_runner(beam_args.RunnerOptions(
         runner="flink", job_endpoint="engine:8099", worker_pool="engine:50000"))
     assert args == ["--runner=PortableRunner", "--job_endpoint=engine:8099",
-                    "--environment_type=EXTERNAL", "--environment_config=engine:50000"]
+                    "--environment_type=EXTERNAL", "--environment_config=engine:50000",
+                    f"--setup_file={beam_args.SETUP_FILE}"]
     with pytest.raises(beam_args.RunnerError, match="--worker-pool must be HOST:PORT"):
         beam_args.for_runner(beam_args.RunnerOptions(runner="flink", worker_pool="engine"))
 
@@ -116,3 +119,29 @@ def test_dataflow_preset_ships_setup_py_and_names_what_is_missing():
     with pytest.raises(beam_args.RunnerError, match="--staging-location must be a gs://"):
         import dataclasses
         beam_args.for_runner(dataclasses.replace(complete, staging_location="/tmp/stage"))
+
+
+def test_a_root_remembers_where_its_artifacts_live(tmp_path):
+    from pipeline.paths import Paths
+    root = str(tmp_path / "root")
+    Paths.at(root, "gs://bucket/arith/").record_artifact_root()
+    paths = Paths.at(root)  # what predict, serve, versions and doctor use
+    assert paths.serving_dir == "gs://bucket/arith/serving"
+    assert paths.data_root == "gs://bucket/arith/data"
+    assert paths.metadata_path == os.path.join(root, "metadata.sqlite")
+    with pytest.raises(ValueError, match="keeps its data and artifacts at gs://bucket/arith"):
+        Paths.at(root, "gs://other/place")
+
+
+def test_run_refuses_at_once_what_the_runner_cannot_use(tmp_path, capsys):
+    from pipeline import cli
+    (port,) = processes.free_ports(1)
+    assert cli.main(["run", "--root", str(tmp_path), "--runner", "flink",
+                     "--job-endpoint", f"localhost:{port}"]) == 2
+    assert f"no Beam job server answers at localhost:{port} (--job-endpoint)" in (
+        capsys.readouterr().err)
+    assert cli.main(["run", "--root", str(tmp_path), "--runner", "dataflow", "--project", "p",
+                     "--region", "r", "--temp-location", "gs://b/t",
+                     "--staging-location", "gs://b/s"]) == 2
+    assert "--runner dataflow needs --artifact-root gs://" in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []  # refused before anything was written

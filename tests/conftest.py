@@ -5,12 +5,13 @@ import os
 import pytest
 
 from modules import config
-from pipeline import factory, paths
+from pipeline import beam_args, factory, paths
 
 # Markers: `e2e` tests run real TFX pipelines (tens of seconds each); unit tests are fast.
 # Beam's DirectRunner in memory: on tiny data, starting worker processes is most of the time
 # (tests/interrupted_run_e2e_test.py runs the laptop default, with worker processes).
-E2E_BEAM_ARGS = ["--runner=DirectRunner", "--direct_running_mode=in_memory"]
+E2E_BEAM_ARGS = ["--runner=DirectRunner", "--direct_running_mode=in_memory"] + (
+    beam_args.ship_project())
 
 
 def run_pipeline(cfg: config.PipelineConfig, root: str, stage: str) -> paths.Paths:

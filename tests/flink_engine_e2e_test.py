@@ -6,7 +6,6 @@ and transformed examples, the same statistics."""
 import glob
 import math
 import os
-import socket
 import subprocess
 import sys
 
@@ -22,16 +21,6 @@ BEAM_COMPONENTS = ("SampleGenerator", "ImportExampleGen", "StatisticsGen", "Tran
 SPLITS = ("train", "eval", "test")
 
 
-def _free_ports(count: int):
-    sockets = [socket.socket() for _ in range(count)]
-    for each in sockets:
-        each.bind(("localhost", 0))
-    ports = [each.getsockname()[1] for each in sockets]
-    for each in sockets:
-        each.close()
-    return ports
-
-
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], capture_output=True,
                           text=True, timeout=800)
@@ -39,7 +28,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    rest, rpc, job, artifact, pool = _free_ports(5)
+    rest, rpc, job, artifact, pool = processes.free_ports(5)
     state_dir = str(tmp_path_factory.mktemp("flink"))
     config = ClusterConfig(state_dir=state_dir, rest_port=rest, rpc_port=rpc, job_port=job,
                            artifact_port=artifact, worker_pool_port=pool)

@@ -50,8 +50,10 @@ def test_a_span_interrupted_before_its_manifest_is_not_taken_and_is_rewritten(
     with pytest.raises(Crash):
         span_writer.write_span(config, data_root, _in_memory)
     target = span_writer.span_dir(data_root, config.span)
-    assert len(gfile.listdir(target)) == config.shards  # every shard, but no manifest
-    assert not span_writer.committed(target)
+    assert sorted(gfile.listdir(target)) == sorted(
+        [span_writer.WRITING] + [span_writer.shard_name(i, config.shards)
+                                 for i in range(config.shards)])  # every shard, no manifest
+    assert not span_writer.committed(target) and span_writer.interrupted(target)
     assert span_writer.next_span(data_root) == config.span  # not a span yet
     monkeypatch.undo()
 
@@ -66,6 +68,19 @@ def test_a_span_interrupted_before_its_manifest_is_not_taken_and_is_rewritten(
                 os.path.join(span_writer.span_dir(str(tmp_path), config.span), name), "rb") as local:
             assert written.read() == local.read()
     assert sorted(gfile.listdir(data_root)) == [f"span-{config.span}"]  # nothing hidden left
+    assert sorted(gfile.listdir(target)) == sorted(manifest["files"] + [span_writer.MANIFEST])
+
+
+def test_a_span_folder_the_writer_did_not_begin_is_never_deleted(ram_root):
+    config = profile("tiny").generator
+    data_root = f"{ram_root}/data"
+    foreign = span_writer.span_dir(data_root, config.span)
+    gfile.makedirs(foreign)
+    with gfile.GFile(f"{foreign}/by-hand.tfrecord.gz", "w") as shard:
+        shard.write("someone's data")
+    with pytest.raises(span_writer.SpanConflictError, match="no manifest"):
+        span_writer.write_span(config, data_root, _in_memory)
+    assert gfile.exists(f"{foreign}/by-hand.tfrecord.gz")
 
 
 def _model(folder: str) -> str:
@@ -98,7 +113,6 @@ def test_a_push_interrupted_mid_copy_is_never_a_version(ram_root, monkeypatch):
     second = serving_dir.publish(_model(f"{ram_root}/model-b"), serving)
     assert serving_dir.versions(serving) == [first, second]
     assert serving_dir.uncommitted(serving) == []
-    assert leftover == second or not gfile.exists(f"{serving}/{leftover}")  # removed, or reused
     files = sorted(os.path.relpath(os.path.join(folder, name), f"{serving}/{second}")
                    for folder, _, names in gfile.walk(f"{serving}/{second}") for name in names)
     assert files == ["fingerprint.pb", "saved_model.pb", "variables/variables.data-00000-of-00001",
@@ -106,3 +120,14 @@ def test_a_push_interrupted_mid_copy_is_never_a_version(ram_root, monkeypatch):
     assert serving_dir.withdraw(serving, first)
     assert serving_dir.versions(serving) == [second]
     assert sorted(name.rstrip("/") for name in gfile.listdir(serving)) == [str(second)]
+
+
+def test_a_version_folder_the_pusher_did_not_begin_is_left_alone(ram_root):
+    serving = f"{ram_root}/serving"
+    # (Not saved_model.pbtxt: ram:// says a path exists when it is a prefix of another.)
+    gfile.makedirs(f"{serving}/5/variables")
+    with gfile.GFile(f"{serving}/5/variables/variables.index", "w") as model_file:
+        model_file.write("half a model, put there by hand")
+    version = serving_dir.publish(_model(f"{ram_root}/model"), serving)
+    assert serving_dir.versions(serving) == [version] and serving_dir.uncommitted(serving) == []
+    assert gfile.exists(f"{serving}/5/variables/variables.index")

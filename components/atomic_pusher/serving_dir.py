@@ -5,8 +5,10 @@ On a local disk, versions appear by renaming a hidden staging folder into place 
 by renaming them to a hidden name before deleting; hidden names (a leading dot) are never
 versions. On object stores (gs://, s3://), where a folder rename is a copy and a delete
 (components/object_store.py), a version is copied in place with `saved_model.pb` last: that
-file commits it. Readers take only version folders that have it (and TF Serving cannot load a
-SavedModel without it), and a version is withdrawn by deleting it first."""
+file commits it. Readers take only version folders that have it, and a version is withdrawn by
+deleting it first. TF Serving itself may see a version folder before its commit: it then fails
+to load it and retries (ServerCore's max_num_load_retries, default 5, a minute apart), so a copy
+that takes longer than that leaves the version unloaded until TF Serving restarts."""
 import os
 import time
 import uuid
@@ -18,6 +20,8 @@ STAGING_PREFIX = ".staging-"
 REMOVING_PREFIX = ".removing-"
 FINGERPRINT = "fingerprint.pb"
 COMMIT_FILE = "saved_model.pb"
+# Where a folder cannot be renamed: marks a version being copied in place, until its commit file.
+COPYING = ".copying"
 
 
 def _gfile():
@@ -34,9 +38,11 @@ def versions(serving_dir: str) -> List[int]:
 
 
 def uncommitted(serving_dir: str) -> List[int]:
-    """Version folders without their commit file: an interrupted push or withdrawal on an
-    object store. Never read; removed by the next push."""
-    return sorted(set(_version_folders(serving_dir)) - set(versions(serving_dir)))
+    """Version folders this module began copying in place and did not commit (an interrupted
+    push on an object store). Never read; removed by the next push."""
+    return [version for version in sorted(set(_version_folders(serving_dir))
+                                          - set(versions(serving_dir)))
+            if _gfile().exists(os.path.join(serving_dir, str(version), COPYING))]
 
 
 def _version_folders(serving_dir: str) -> List[int]:
@@ -61,7 +67,12 @@ def publish(model_path: str, serving_dir: str) -> int:
         for leftover in uncommitted(serving_dir):
             _gfile().rmtree(os.path.join(serving_dir, str(leftover)))
         version = next_version(serving_dir)
-        _copy_tree(model_path, os.path.join(serving_dir, str(version)))
+        target = os.path.join(serving_dir, str(version))
+        _gfile().makedirs(target)
+        with _gfile().GFile(os.path.join(target, COPYING), "w") as marker:
+            marker.write("a version being copied; saved_model.pb, copied last, commits it\n")
+        _copy_tree(model_path, target)
+        _gfile().remove(os.path.join(target, COPYING))
         return version
     version = next_version(serving_dir)
     staging = os.path.join(serving_dir, f"{STAGING_PREFIX}{version}-{uuid.uuid4().hex[:8]}")
@@ -114,10 +125,14 @@ def withdraw(serving_dir: str, version: int) -> bool:
     import tensorflow as tf
     if not object_store.renames_atomically(serving_dir):
         folder = os.path.join(serving_dir, str(version))
+        if version not in versions(serving_dir):
+            return False
+        with _gfile().GFile(os.path.join(folder, COPYING), "w") as marker:
+            marker.write("a version being removed\n")  # so that an interruption is cleaned up
         try:
             _gfile().remove(os.path.join(folder, COMMIT_FILE))  # uncommits it first
         except tf.errors.NotFoundError:
-            return False
+            return False  # removed meanwhile by another process
         _gfile().rmtree(folder)
         return True
     hidden = os.path.join(serving_dir, f"{REMOVING_PREFIX}{version}-{uuid.uuid4().hex[:8]}")

@@ -41,12 +41,14 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         manifest, reused = span_writer.write_span(config, data_root, self._make_beam_pipeline)
 
         out = artifact_utils.get_single_instance(output_dict[spec.SAMPLES_OUT])
-        for key, number in zip(properties.INT_FIELDS, (config.span, config.seed, config.samples,
-                                                 config.shards, config.max_val)):
-            out.set_int_custom_property(key, number)
-        for key, text in zip(properties.STRING_FIELDS, (",".join(config.ops),
-                                                  span_writer.span_dir(data_root, config.span))):
-            out.set_string_custom_property(key, text)
+        fields = {"span": config.span, "seed": config.seed, "num_samples": config.samples,
+                  "num_shards": config.shards, "max_val": config.max_val,
+                  "ops": ",".join(config.ops),
+                  "data_dir": span_writer.span_dir(data_root, config.span)}
+        for key in properties.INT_FIELDS:
+            out.set_int_custom_property(key, fields[key])
+        for key in properties.STRING_FIELDS:
+            out.set_string_custom_property(key, fields[key])
         out.set_int_custom_property("reused_existing_span", int(reused))
         out.set_string_custom_property(INPUT_FINGERPRINT,
                                        span_writer.fingerprint(data_root, config.span))

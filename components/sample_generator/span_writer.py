@@ -24,6 +24,8 @@ SPAN_PATTERN = "span-{SPAN}/*" + SHARD_SUFFIX
 SPLIT_NAME = "span"
 # Hidden folder a span is written into before it is renamed into place.
 STAGING_PREFIX = ".span-"
+# Where a folder cannot be renamed: marks a span being written in place, until its manifest.
+WRITING = "_WRITING"
 
 
 class SpanConflictError(ValueError):
@@ -40,11 +42,17 @@ def next_span(data_root: str) -> int:
         return 1
     spans = [int(name.rstrip("/")[len("span-"):]) for name in tf.io.gfile.listdir(data_root)
              if name.startswith("span-") and name.rstrip("/")[len("span-"):].isdigit()]
-    return max((span for span in spans if committed(span_dir(data_root, span))), default=0) + 1
+    return max((span for span in spans if not interrupted(span_dir(data_root, span))),
+               default=0) + 1
 
 
 def committed(directory: str) -> bool:
     return tf.io.gfile.exists(os.path.join(directory, MANIFEST))
+
+
+def interrupted(directory: str) -> bool:
+    """A span this writer began in place and did not commit: not a span, and rewritten."""
+    return tf.io.gfile.exists(os.path.join(directory, WRITING)) and not committed(directory)
 
 
 def shard_name(index: int, shards: int) -> str:
@@ -105,7 +113,7 @@ def write_span(config: GeneratorConfig, data_root: str,
     target = span_dir(data_root, config.span)
     wanted = parameters(config)
     in_place = not object_store.renames_atomically(data_root)
-    if in_place and tf.io.gfile.exists(target) and not committed(target):
+    if in_place and interrupted(target):
         logging.info("%s holds an uncommitted span (an interrupted write): rewriting it", target)
         tf.io.gfile.rmtree(target)
     if tf.io.gfile.exists(target):
@@ -119,7 +127,11 @@ def write_span(config: GeneratorConfig, data_root: str,
 
     if in_place:
         tf.io.gfile.makedirs(target)
-        return _write_and_commit(config, target, make_pipeline), False
+        with tf.io.gfile.GFile(os.path.join(target, WRITING), "w") as marker:
+            marker.write("a span being written; its manifest, written last, commits it\n")
+        manifest = _write_and_commit(config, target, make_pipeline)
+        tf.io.gfile.remove(os.path.join(target, WRITING))
+        return manifest, False
     tf.io.gfile.makedirs(data_root)
     staging = os.path.join(data_root, f"{STAGING_PREFIX}{config.span}.staging-{uuid.uuid4().hex[:8]}")
     tf.io.gfile.makedirs(staging)
@@ -141,7 +153,7 @@ def _write_and_commit(config: GeneratorConfig, folder: str,
              # Spreads the shards over the workers; without it one worker writes them all.
              | "SpreadShards" >> beam.Reshuffle()
              | "WriteShards" >> beam.ParDo(_WriteShard(folder, config)))
-    files = sorted(tf.io.gfile.listdir(folder))
+    files = sorted(name for name in tf.io.gfile.listdir(folder) if name != WRITING)
     expected = [shard_name(i, config.shards) for i in range(config.shards)]
     if files != expected:
         raise RuntimeError(f"{folder} holds {files}, expected {expected}")
