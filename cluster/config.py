@@ -27,6 +27,9 @@ class ClusterConfig:
     job_port: int = 8099  # Beam's job service: the pipeline's --job_endpoint
     artifact_port: int = 8098
     worker_pool_port: int = 50000  # the pipeline's --environment_config
+    # "process": a new Python process per SDK worker (parallel); "thread": threads of the
+    # pool's process, which imports TensorFlow once for all jobs (cluster/worker_pool.py).
+    sdk_workers: str = "process"
     jobmanager_memory: str = "1024m"
     taskmanager_memory: str = "2048m"
 
@@ -49,4 +52,6 @@ class ClusterConfig:
     def validate(self) -> "ClusterConfig":
         if self.task_managers < 1 or self.slots_per_task_manager < 1:
             raise ValueError("a cluster needs at least one task manager with one slot")
+        if self.sdk_workers not in ("process", "thread"):
+            raise ValueError(f"sdk_workers is 'process' or 'thread', not {self.sdk_workers!r}")
         return self

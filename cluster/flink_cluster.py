@@ -244,9 +244,10 @@ def _start_workerpool(config: ClusterConfig, started: List[str]) -> None:
     env = dict(os.environ)
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    processes.start(WORKERPOOL, [
-        sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main",
-        f"--service_port={config.worker_pool_port}"], config.state_dir, env=env)
+    processes.start(WORKERPOOL, [sys.executable, "-m", "cluster.worker_pool",
+                                 f"--port={config.worker_pool_port}"]
+                    + (["--in-process"] if config.sdk_workers == "thread" else []),
+                    config.state_dir, env=env)
     started.append(WORKERPOOL)
     processes.wait_until(lambda: processes.port_open(config.host, config.worker_pool_port), 60,
                          "the SDK worker pool", config.state_dir, WORKERPOOL)

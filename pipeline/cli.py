@@ -143,7 +143,8 @@ def _cmd_cluster(args) -> int:
     from cluster import flink_cluster
     from cluster.config import ClusterConfig
     config = ClusterConfig(state_dir=os.path.abspath(args.state_dir),
-                           task_managers=args.task_managers, slots_per_task_manager=args.slots)
+                           task_managers=args.task_managers, slots_per_task_manager=args.slots,
+                           sdk_workers=args.sdk_workers)
     if args.action == "up":
         flink_cluster.up(config)
     elif args.action == "down":
@@ -301,6 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="Flink TaskManager processes (up; default: %(default)s)")
     cluster.add_argument("--slots", type=_at_least_one, default=1,
                          help="task slots per TaskManager (up; default: %(default)s)")
+    cluster.add_argument("--sdk-workers", choices=("process", "thread"), default="process",
+                         help="up: a Python process per SDK worker (default), or threads of one "
+                              "process that imports TensorFlow once for all jobs (small data)")
     cluster.set_defaults(handler=_cmd_cluster)
 
     runs = commands.add_parser("runs", help="list past runs: when, what ran, what was pushed")

@@ -30,8 +30,9 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 def cluster(tmp_path_factory):
     rest, rpc, job, artifact, pool = processes.free_ports(5)
     state_dir = str(tmp_path_factory.mktemp("flink"))
+    # SDK workers as threads of the pool's process: TensorFlow is imported once, not per job.
     config = ClusterConfig(state_dir=state_dir, rest_port=rest, rpc_port=rpc, job_port=job,
-                           artifact_port=artifact, worker_pool_port=pool)
+                           artifact_port=artifact, worker_pool_port=pool, sdk_workers="thread")
     flink_cluster.up(config, log=lambda line: None)
     try:
         yield config
@@ -44,8 +45,10 @@ def cluster(tmp_path_factory):
 @pytest.fixture(scope="module")
 def flink_run(cluster, tmp_path_factory):
     root = str(tmp_path_factory.mktemp("flink_root"))
-    done = _cli("run", "--profile", "tiny", "--root", root, "--runner", "flink",
-                "--job-endpoint", cluster.job_endpoint, "--worker-pool", cluster.worker_pool)
+    # One training step: the Evaluator needs a model, its quality does not matter here.
+    done = _cli("run", "--profile", "tiny", "--root", root, "--set", "model.train_steps=1",
+                "--runner", "flink", "--job-endpoint", cluster.job_endpoint,
+                "--worker-pool", cluster.worker_pool)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return root
 
