@@ -10,9 +10,7 @@ ARGS ?=
 $(INSTALLED): setup.py constraints.txt
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade "pip>=23.2"
-	# --no-compile: Python compiles what is imported when it is first imported; compiling all
-	# of TensorFlow's and TFX's files up front took longer than the rest of the install.
-	$(PYTHON) -m pip install --no-compile --ignore-requires-python -c constraints.txt -e '.[test]'
+	$(PYTHON) -m pip install --ignore-requires-python -c constraints.txt -e '.[test]'
 	touch $(INSTALLED)
 
 run: $(INSTALLED)
