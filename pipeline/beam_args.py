@@ -5,6 +5,8 @@ import dataclasses
 import os
 from typing import List, Tuple
 
+from cluster.config import ClusterConfig
+
 RUNNERS = ("direct", "flink", "dataflow")
 # The project's own packaging: remote workers install it to import the components and modules.
 SETUP_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup.py")
@@ -18,8 +20,10 @@ class RunnerError(ValueError):
 class RunnerOptions:
     runner: str = "direct"
     workers: int = 0  # DirectRunner processes; 0 is one per core
-    job_endpoint: str = "localhost:8099"  # flink: Beam's job server (arith-tfx cluster up)
-    worker_pool: str = "localhost:50000"  # flink: the Python SDK worker pool
+    # flink: Beam's job server and the Python SDK worker pool; by default those that
+    # `arith-tfx cluster up` starts.
+    job_endpoint: str = ClusterConfig.default_job_endpoint()
+    worker_pool: str = ClusterConfig.default_worker_pool()
     project: str = ""  # dataflow
     region: str = ""
     temp_location: str = ""
@@ -42,9 +46,10 @@ def local_beam_args(workers: int = 0) -> List[str]:
 def flink_beam_args(job_endpoint: str, worker_pool: str) -> List[str]:
     """Beam's portable runner: the job server translates each pipeline into a Flink job, and
     Flink's task managers run the Python steps in the SDK workers of an EXTERNAL pool."""
-    return ["--runner=PortableRunner", f"--job_endpoint={_host_port('job_endpoint', job_endpoint)}",
-            "--environment_type=EXTERNAL",
-            f"--environment_config={_host_port('worker_pool', worker_pool)}"] + ship_project()
+    host_port("job_endpoint", job_endpoint)
+    host_port("worker_pool", worker_pool)
+    return ["--runner=PortableRunner", f"--job_endpoint={job_endpoint}",
+            "--environment_type=EXTERNAL", f"--environment_config={worker_pool}"] + ship_project()
 
 
 def dataflow_beam_args(options: RunnerOptions) -> List[str]:
@@ -82,7 +87,3 @@ def host_port(name: str, address: str) -> Tuple[str, int]:
         raise RunnerError(f"--{name.replace('_', '-')} must be HOST:PORT, not {address!r}")
     return host, int(port)
 
-
-def _host_port(name: str, address: str) -> str:
-    host_port(name, address)
-    return address
