@@ -82,6 +82,7 @@ def run_pipeline(runner: str, samples: int, train_steps: int) -> Dict:
                "--set", f"generator.samples={samples}", "--set", "generator.span=1",
                "--set", f"model.train_steps={train_steps}"]
     watched = []
+    failed = False
     try:
         if runner.startswith("flink"):
             rest, rpc, job, artifact, pool = processes.free_ports(5)
@@ -102,7 +103,9 @@ def run_pipeline(runner: str, samples: int, train_steps: int) -> Dict:
         sampler.stop()
         wall = time.time() - started
         if process.returncode != 0:
-            raise RuntimeError(f"{runner} {samples}: run failed:\n{stdout[-3000:]}")
+            failed = True
+            raise RuntimeError(f"{runner} {samples}: run failed (its root and the cluster's logs "
+                               f"are kept in {root}):\n{stdout[-3000:]}")
         day_start = time.mktime(time.strptime(time.strftime("%Y-%m-%d", time.localtime(started)),
                                               "%Y-%m-%d"))
         components = _component_times(stdout, day_start)
@@ -116,7 +119,8 @@ def run_pipeline(runner: str, samples: int, train_steps: int) -> Dict:
     finally:
         if cluster is not None:
             flink_cluster.down(cluster, log=lambda line: None)
-        shutil.rmtree(root, ignore_errors=True)
+        if not failed:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def run_generator(samples: int, workers: int) -> Dict:
@@ -158,6 +162,9 @@ def table() -> str:
               + " | Trainer | whole run | peak memory |")
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for (samples, runner), result in sorted(newest.items()):
+        if "failed" in result:
+            lines.append(f"| {samples:,} | {runner} | failed: see the text |" + " |" * 7)
+            continue
         steps = [result["components"].get(step, {}) for step in BEAM_STEPS + ("Trainer",)]
         lines.append(f"| {samples:,} | {runner} | " + " | ".join(
             f"{step.get('seconds', 0):.0f} s, {step.get('peak_rss_mib', 0):,} MiB"
@@ -184,8 +191,13 @@ def main() -> int:
     os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
     for samples in args.samples:
         for runner in (["direct-2"] if args.generator_only else args.runners):
-            result = (run_generator(samples, 2) if args.generator_only
-                      else run_pipeline(runner, samples, args.train_steps))
+            try:
+                result = (run_generator(samples, 2) if args.generator_only
+                          else run_pipeline(runner, samples, args.train_steps))
+            except RuntimeError as error:  # recorded, and the other sizes and runners still run
+                print(error, file=sys.stderr, flush=True)
+                result = {"runner": runner, "samples": samples, "failed": str(error).split("\n")[0],
+                          "generator_only": args.generator_only}
             result["measured"] = time.strftime("%Y-%m-%d %H:%M")
             print(json.dumps(result), flush=True)
             with open(RESULTS, "a") as results:

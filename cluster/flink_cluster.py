@@ -56,13 +56,13 @@ def up(config: ClusterConfig, log: Callable[[str], None] = print) -> None:
     _check_ports_free(config)
     if shutil.which("java") is None:
         raise ClusterError("`java` is not on PATH; Flink 1.19 runs on Java 11 or 17")
-    lib = artifacts.fetch(log)
+    engine = artifacts.fetch(log)
     conf_dir = _write_conf(config)
     started: List[str] = []
     try:
-        _start_jobmanager(config, lib, conf_dir, started)
-        _start_taskmanagers(config, lib, conf_dir, started)
-        _start_jobserver(config, lib, conf_dir, started)
+        _start_jobmanager(config, engine.lib, conf_dir, started)
+        _start_taskmanagers(config, engine.lib, conf_dir, started)
+        _start_jobserver(config, engine.job_server_jar, conf_dir, started)
         _start_workerpool(config, started)
     except BaseException:
         for name in reversed(started):
@@ -225,9 +225,9 @@ def _start_taskmanagers(config: ClusterConfig, lib: str, conf_dir: str,
                              f"Flink TaskManager {index}", config.state_dir, taskmanager(index))
 
 
-def _start_jobserver(config: ClusterConfig, lib: str, conf_dir: str, started: List[str]) -> None:
+def _start_jobserver(config: ClusterConfig, jar: str, conf_dir: str, started: List[str]) -> None:
     processes.start(JOBSERVER, _java(
-        os.path.join(lib, "*"), conf_dir, "org.apache.beam.runners.flink.FlinkJobServerDriver",
+        jar, conf_dir, "org.apache.beam.runners.flink.FlinkJobServerDriver",
         ["-Xmx512m"],
         [f"--flink-master={config.host}:{config.rest_port}", f"--job-host={config.host}",
          f"--job-port={config.job_port}", f"--artifact-port={config.artifact_port}",

@@ -91,6 +91,20 @@ def test_jars_must_match_the_pinned_sums_exactly(tmp_path):
     assert "checksum mismatch for b.jar" in str(error.value)
 
 
+def test_the_job_servers_jar_must_be_the_one_built(tmp_path):
+    engine = artifacts.Engine(lib=str(tmp_path / "lib"),
+                              job_server_jar=str(tmp_path / "job-server.jar"))
+    digest = _jar(str(tmp_path), "job-server.jar", b"built")
+    (tmp_path / artifacts.VERIFIED).write_text(digest + "\n")
+    artifacts.check_built(engine)
+    _jar(str(tmp_path), "job-server.jar", b"changed since")
+    with pytest.raises(artifacts.ArtifactError, match="not the jar built from the pinned ones"):
+        artifacts.check_built(engine)
+    os.remove(engine.job_server_jar)
+    with pytest.raises(artifacts.ArtifactError, match="missing"):
+        artifacts.check_built(engine)
+
+
 def test_the_committed_sums_pin_flink_and_beams_runner():
     sums = artifacts.pinned_sums()
     assert "flink-runtime-1.19.0.jar" in sums and "beam-runners-flink-1.19-2.62.0.jar" in sums
