@@ -71,8 +71,10 @@ class ArithmeticModule(tf.Module):
         used = positions <= first_stop[:, None]
         return tf.reduce_prod(tf.where(used, confidence, 1.0), axis=1)
 
+    # The signatures branch only on Python values: traced as written, without AutoGraph (see
+    # modules/layers.py, without_autograph).
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string,
-                                                 name=serving_contract.INPUT)])
+                                                 name=serving_contract.INPUT)], autograph=False)
     def serve(self, examples):
         """Serialized tf.Examples with `defs` and `op` -> `res`, `confidence`, `error`.
 
@@ -108,12 +110,14 @@ class ArithmeticModule(tf.Module):
                 "confidence": tf.where(answered, self._answer_confidence(ids, confidence), 0.0),
                 "error": error}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")],
+                 autograph=False)
     def transform_features(self, examples):
         """Labeled serialized tf.Examples -> the transformed features (for evaluation)."""
         return self.tft_layer(tf.io.parse_example(examples, self._raw_spec))
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")],
+                 autograph=False)
     def evaluate(self, examples):
         """Labeled serialized tf.Examples -> decoded ids, labels and per-example scores."""
         transformed = self.tft_layer(tf.io.parse_example(examples, self._raw_spec))

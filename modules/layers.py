@@ -4,8 +4,17 @@ import tf_keras
 
 from modules.features import SPC
 
-_register = tf_keras.utils.register_keras_serializable(package="arith_tfx")
+register = tf_keras.utils.register_keras_serializable(package="arith_tfx")
 _EPSILON = 1e-5
+
+
+def without_autograph(method):
+    """`method` traced as written. Our layers and steps branch only on Python values, and
+    AutoGraph, once inside them, also converts tf_keras's own code (which TF 2.16's AutoGraph
+    does not exempt, as it does `keras`): that was most of a Trainer run's tracing. Keras still
+    sees the method's arguments."""
+    return tf.__internal__.decorator.make_decorator(
+        method, tf.autograph.experimental.do_not_convert(method))
 
 
 def window_mask(lens, width):
@@ -35,7 +44,7 @@ def _right_rows(dense, lens):
     return _gather_rows(tf.reshape(dense, [-1]), tf.ragged.range(ends - lens, ends))
 
 
-@_register
+@register
 class Frames(tf_keras.layers.Layer):
     """Prefixes each encoder input with a sliding context of earlier inputs and their results.
 
@@ -64,6 +73,7 @@ class Frames(tf_keras.layers.Layer):
         self.prev_len = self.add_weight(name="prev_len", shape=(self.dim_batch,), **kw)
         super().build(input_shape)
 
+    @without_autograph
     def call(self, enc, dec, tgt=None, training=None):
         """Windows one batch.
 
@@ -126,7 +136,7 @@ class Frames(tf_keras.layers.Layer):
         return config
 
 
-@_register
+@register
 class Embed(tf_keras.layers.Layer):
     """Token embedding plus a learned position signal per stream.
 
@@ -154,6 +164,7 @@ class Embed(tf_keras.layers.Layer):
                                        initializer=normal(stddev=0.02))
         super().build(input_shape)
 
+    @without_autograph
     def call(self, tokens, stream="enc"):
         """tokens: int [B, width_enc] for stream "enc", [B, width_dec] for "dec" -> [B, width, H]"""
         if stream not in ("enc", "dec"):
@@ -175,7 +186,7 @@ class Embed(tf_keras.layers.Layer):
         return config
 
 
-@_register
+@register
 class Attention(tf_keras.layers.Layer):
     """Multi-head attention with pre-LayerNorm, a key padding mask and a residual connection."""
 
@@ -199,6 +210,7 @@ class Attention(tf_keras.layers.Layer):
         self.drop = tf_keras.layers.Dropout(self.dropout, name="drop")
         super().build(input_shape)
 
+    @without_autograph
     def call(self, query, context=None, mask=None, training=None):
         """Attends from query to context.
 
@@ -231,7 +243,7 @@ class Attention(tf_keras.layers.Layer):
         return config
 
 
-@_register
+@register
 class Conclusion(tf_keras.layers.Layer):
     """Position-wise feed-forward: inflate (relu) then deflate, with pre-LayerNorm and residual."""
 
@@ -246,6 +258,7 @@ class Conclusion(tf_keras.layers.Layer):
         self.drop = tf_keras.layers.Dropout(self.dropout, name="drop")
         super().build(input_shape)
 
+    @without_autograph
     def call(self, x, training=None):
         """x: float [B, N, H] -> [B, N, H]."""
         return x + self.drop(self.deflate(self.inflate(self.norm(x))), training=training)
@@ -278,7 +291,7 @@ class _Block(tf_keras.layers.Layer):
         return config
 
 
-@_register
+@register
 class Encoder(_Block):
     """One encoder stack: self-attention over the window ("reflect"), then "conclude"."""
 
@@ -286,13 +299,14 @@ class Encoder(_Block):
         self.reflect, self.conclude = self._attention("reflect"), self._conclusion()
         super().build(input_shape)
 
+    @without_autograph
     def call(self, x, mask=None, training=None):
         """x: float [B, W, H]; mask: bool [B, W], True on valid tokens -> [B, W, H]."""
         y = self.reflect(x, mask=mask, training=training)
         return self.conclude(y, training=training)
 
 
-@_register
+@register
 class Decoder(_Block):
     """One decoder stack: "reflect" over all decoder positions, "consider" the encoder, "conclude".
 
@@ -304,6 +318,7 @@ class Decoder(_Block):
         self.conclude = self._conclusion()
         super().build(input_shape)
 
+    @without_autograph
     def call(self, x, ctx, ctx_mask=None, training=None):
         """x: float [B, D, H]; ctx: encoder output [B, W, H]; ctx_mask: bool [B, W] -> [B, D, H]."""
         y = self.reflect(x, training=training)
@@ -329,7 +344,7 @@ class _Stack(_Block):
         return config
 
 
-@_register
+@register
 class Encode(_Stack):
     """dim_stacks Encoders (enc_0, ...) and a final LayerNorm, as the decoders attend to it."""
 
@@ -338,6 +353,7 @@ class Encode(_Stack):
         self.norm = tf_keras.layers.LayerNormalization(epsilon=_EPSILON, name="norm")
         super().build(input_shape)
 
+    @without_autograph
     def call(self, x, enc_len, training=None):
         """x: float [B, W, H] embedded window; enc_len: int [B] valid right-most tokens."""
         mask = window_mask(enc_len, tf.shape(x)[1])
@@ -346,7 +362,7 @@ class Encode(_Stack):
         return self.norm(x)
 
 
-@_register
+@register
 class Decode(_Stack):
     """dim_stacks Decoders (dec_0, ...) over the embedded decoder positions."""
 
@@ -354,6 +370,7 @@ class Decode(_Stack):
         self.decs = self._blocks(Decoder, "dec")
         super().build(input_shape)
 
+    @without_autograph
     def call(self, x, ye, enc_len, training=None):
         """x: float [B, D, H]; ye: Encode output [B, W, H]; enc_len: int [B] -> [B, D, H]."""
         mask = window_mask(enc_len, tf.shape(ye)[1])
@@ -362,7 +379,7 @@ class Decode(_Stack):
         return x
 
 
-@_register
+@register
 class Debed(tf_keras.layers.Layer):
     """Final LayerNorm and projection to vocabulary logits."""
 
@@ -376,6 +393,7 @@ class Debed(tf_keras.layers.Layer):
         self.dbd = tf_keras.layers.Dense(self.vocab_size, name="dbd", dtype="float32")
         super().build(input_shape)
 
+    @without_autograph
     def call(self, x):
         """x: float [B, D, H] -> logits [B, D, vocab_size]."""
         return self.dbd(self.norm(x))

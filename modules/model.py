@@ -75,6 +75,19 @@ def learning_rate(config):
         warmup_target=config.learning_rate, warmup_steps=config.warmup_steps)
 
 
+@layers.register
+class ArithModel(tf_keras.Model):
+    """The functional model; its training and evaluation steps are traced without AutoGraph."""
+
+    @layers.without_autograph
+    def train_step(self, data):
+        return super().train_step(data)
+
+    @layers.without_autograph
+    def test_step(self, data):
+        return super().test_step(data)
+
+
 def build_model(config, rate=None):
     """Ragged int64 inputs {enc, dec, tgt} [B, None] -> logits [B, width_dec, len(VOCAB)].
 
@@ -95,7 +108,7 @@ def build_model(config, rate=None):
     xe = layers.Encode(**stacks, name="encode")(embed(ye, stream="enc"), enc_len)
     xd = layers.Decode(**stacks, name="decode")(embed(yd, stream="dec"), xe, enc_len)
     logits = layers.Debed(len(VOCAB), name="debed")(xd)
-    model = tf_keras.Model(inputs=inputs, outputs=logits, name="arith")
+    model = ArithModel(inputs=inputs, outputs=logits, name="arith")
     tf_keras.mixed_precision.set_global_policy("float32")
     model.compile(
         optimizer=tf_keras.optimizers.Adam(learning_rate(c) if rate is None else rate,
