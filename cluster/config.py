@@ -31,7 +31,7 @@ class ClusterConfig:
     # pool's process, which imports TensorFlow once for all jobs (cluster/worker_pool.py).
     sdk_workers: str = "process"
     jobmanager_memory: str = "1024m"
-    taskmanager_memory: str = "2048m"
+    taskmanager_memory: str = "4096m"
 
     @classmethod
     def default_job_endpoint(cls) -> str:
