@@ -82,7 +82,7 @@ def run_pipeline(runner: str, samples: int, train_steps: int) -> Dict:
                "--set", f"generator.samples={samples}", "--set", "generator.span=1",
                "--set", f"model.train_steps={train_steps}"]
     watched = []
-    failed = False
+    failed = False  # a failed run keeps its root and the cluster's logs
     try:
         if runner.startswith("flink"):
             rest, rpc, job, artifact, pool = processes.free_ports(5)
@@ -103,7 +103,6 @@ def run_pipeline(runner: str, samples: int, train_steps: int) -> Dict:
         sampler.stop()
         wall = time.time() - started
         if process.returncode != 0:
-            failed = True
             raise RuntimeError(f"{runner} {samples}: run failed (its root and the cluster's logs "
                                f"are kept in {root}):\n{stdout[-3000:]}")
         day_start = time.mktime(time.strptime(time.strftime("%Y-%m-%d", time.localtime(started)),
@@ -116,6 +115,9 @@ def run_pipeline(runner: str, samples: int, train_steps: int) -> Dict:
                                                                          entry["end"]))}
                                for name, entry in components.items()
                                if "start" in entry and "end" in entry}}
+    except BaseException:
+        failed = True
+        raise
     finally:
         if cluster is not None:
             flink_cluster.down(cluster, log=lambda line: None)
@@ -196,7 +198,8 @@ def main() -> int:
                           else run_pipeline(runner, samples, args.train_steps))
             except RuntimeError as error:  # recorded, and the other sizes and runners still run
                 print(error, file=sys.stderr, flush=True)
-                result = {"runner": runner, "samples": samples, "failed": str(error).split("\n")[0],
+                result = {"runner": runner, "samples": samples, "train_steps": args.train_steps,
+                          "failed": str(error).split("\n")[0],
                           "generator_only": args.generator_only}
             result["measured"] = time.strftime("%Y-%m-%d %H:%M")
             print(json.dumps(result), flush=True)

@@ -1,8 +1,9 @@
 """The engine's pinned jars: Maven fetches the dependencies of flink/pom.xml from Maven Central
 into a staging folder, every jar is checked against the SHA-256 sums committed in
 flink/jars.sha256 (nothing missing, nothing extra, nothing different), and only then does the
-folder take its place in the cache, where later runs find it. The same Maven run shades them
-into the job server's single jar. `python -m cluster.artifacts` fetches; `--write-sums` rewrites
+folder take its place in the cache, where later runs find it. The same Maven run shades the
+same jars (from Maven's local repository) into the job server's single jar, kept only when the
+copies pass the check; its own sum is recorded then and checked on every later fetch. `python -m cluster.artifacts` fetches; `--write-sums` rewrites
 the sums after a deliberate change of the pom."""
 import argparse
 import dataclasses
@@ -19,7 +20,7 @@ from cluster import config
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "flink")
 POM = os.path.join(HERE, "pom.xml")
 SUMS = os.path.join(HERE, "jars.sha256")
-VERIFIED = ".verified"  # holds the SHA-256 of the job server's jar, built from the checked jars
+VERIFIED = ".verified"  # holds the SHA-256 of the job server's jar, as it was built
 
 
 @dataclasses.dataclass(frozen=True)

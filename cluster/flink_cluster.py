@@ -168,12 +168,14 @@ def _write_conf(config: ClusterConfig) -> str:
         # Beam's data plane to the SDK workers is gRPC on Netty: it buffers in direct memory
         # outside Flink's network buffers, and parses into the heap. At 1,000,000 samples a
         # 2 GB TaskManager ran out of the first ("Cannot reserve ... bytes of direct buffer
-        # memory"), a 3 GB one out of the second (in Transform): 4 GB, of which 512 MB off-heap,
-        # about 1 GB of task heap, and less sort space (managed memory) than Flink's default.
+        # memory"), a 3 GB one out of the second (in Transform). At 4 GB: 512 MB of task
+        # off-heap memory besides the network buffers, about 1 GB of task heap, and less sort
+        # space (managed memory) than Flink's default.
         "taskmanager.memory.task.off-heap.size": "512mb",
         "taskmanager.memory.managed.fraction": 0.25,
-        # A TaskManager thread that dies (an OutOfMemoryError in gRPC's) stops the process, so
-        # that its job fails and the run says so, instead of waiting forever for its data.
+        # The heap's OutOfMemoryError killed a gRPC thread, and Flink only logged it ("If you
+        # want to fail on uncaught exceptions, ..."), so the job waited forever for its data.
+        # Such a process now exits: the job fails and the run says so.
         "cluster.uncaught-exception-handling": "FAIL",
         "parallelism.default": config.parallelism,
         # The cluster's classpath already holds Beam's runner: load it from there, once.

@@ -78,6 +78,7 @@ def test_saves_and_reloads(model, tmp_path):
     path = str(tmp_path / "saved")
     model.save(path, save_format="tf")
     reloaded = tf_keras.models.load_model(path)
+    assert isinstance(reloaded, arith.ArithModel)
     np.testing.assert_allclose(reloaded(inputs, training=False).numpy(), expected, atol=1e-5)
     assert reloaded.get_layer("frames").get_config() == model.get_layer("frames").get_config()
     raw = tf.saved_model.load(path)
