@@ -33,14 +33,6 @@ class ClusterConfig:
     jobmanager_memory: str = "1024m"
     taskmanager_memory: str = "4096m"
 
-    @classmethod
-    def default_job_endpoint(cls) -> str:
-        return f"{cls.host}:{cls.job_port}"
-
-    @classmethod
-    def default_worker_pool(cls) -> str:
-        return f"{cls.host}:{cls.worker_pool_port}"
-
     @property
     def job_endpoint(self) -> str:
         return f"{self.host}:{self.job_port}"

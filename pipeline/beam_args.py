@@ -8,6 +8,7 @@ from typing import List, Tuple
 from cluster.config import ClusterConfig
 
 RUNNERS = ("direct", "flink", "dataflow")
+_LOCAL_CLUSTER = ClusterConfig(state_dir="")  # the ports `arith-tfx cluster up` uses by default
 # The project's own packaging: remote workers install it to import the components and modules.
 SETUP_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup.py")
 
@@ -22,8 +23,8 @@ class RunnerOptions:
     workers: int = 0  # DirectRunner processes; 0 is one per core
     # flink: Beam's job server and the Python SDK worker pool; by default those that
     # `arith-tfx cluster up` starts.
-    job_endpoint: str = ClusterConfig.default_job_endpoint()
-    worker_pool: str = ClusterConfig.default_worker_pool()
+    job_endpoint: str = _LOCAL_CLUSTER.job_endpoint
+    worker_pool: str = _LOCAL_CLUSTER.worker_pool
     project: str = ""  # dataflow
     region: str = ""
     temp_location: str = ""
