@@ -398,12 +398,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _quiet_libraries(command: str) -> None:
-    """TF's C++ start-up lines, absl's warnings and Google client deprecation notices say
-    nothing to a user (--verbose shows them). Set through the environment so that Beam's worker
-    processes inherit it. `run` keeps absl's lines: they go to the run's log file."""
+    """TF's C++ start-up lines, the warnings of absl, TensorFlow and Beam (and of Beam's worker
+    processes, which Beam relays through its own loggers) and Google client deprecation notices
+    say nothing to a user (--verbose shows them). Set through the environment too, so that
+    Beam's worker processes inherit it. `run` keeps the library lines: they go to the run's log
+    file."""
     import logging
     if command != "run":
-        for name in ("absl", "tensorflow"):
+        for name in ("", "absl", "tensorflow", "apache_beam"):
             logging.getLogger(name).setLevel(logging.ERROR)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning,ignore::DeprecationWarning")
