@@ -105,7 +105,7 @@ def run(config: config_lib.PipelineConfig, paths: Paths, profile: str, stage: st
                 config = dataclasses.replace(config, generator=dataclasses.replace(
                     config.generator, span=resumed_span))
             config = factory.with_span(config, paths)
-            lock.add(span=config.generator.span, generator=_generator_key(config))
+            lock.add(span=config.generator.span, generator=_generator_key(config), run_id=run_id)
             console.print_line(
                 f"arith-tfx: run {run_id} (profile {profile}, stage {stage}, span "
                 f"{config.generator.span}{', cache off' if not enable_cache else ''}) under "

@@ -82,14 +82,19 @@ def build(root: str, run_id: str, results: List, config: PipelineConfig, log_pat
     if push is not None:
         reused = any(r.node == "Pusher" and r.state == "cached" for r in results)
         pushed = value(push, PUSHED) == 1
+        why = [] if pushed else push_report.reasons_not_pushed(store, push)
+        if reused:
+            why.insert(0, "an earlier run with the same code, configuration and inputs " + (
+                f"pushed it as version {value(push, PUSHED_VERSION)}" if pushed
+                else "decided so"))
         report["push"] = {
             "pushed": pushed and not reused,
             "version": str(value(push, PUSHED_VERSION, "")) if not reused else "",
             "destination": value(push, "pushed_destination", "") if not reused else "",
-            "already_served": bool(value(push, NOT_PUSHED_REASON)),
-            "why": ([f"nothing changed since an earlier run, whose decision stands: "
-                     f"{_decision(push)}"] if reused else []) + (
-                [] if pushed else push_report.reasons_not_pushed(store, push))}
+            # The model is served already: the Pusher found it so, or pushed it in the run
+            # whose decision this one reuses.
+            "already_served": bool(value(push, NOT_PUSHED_REASON)) or (pushed and reused),
+            "why": why}
     return report
 
 
@@ -165,7 +170,7 @@ def past_runs(root: str) -> List[dict]:
     running = run_lock.holder(root)
     contexts = sorted(store.mlmd.get_contexts_by_type(_RUN_CONTEXT),
                       key=lambda context: context.create_time_since_epoch)
-    for index, context in enumerate(contexts):
+    for context in contexts:
         executions = sorted(store.mlmd.get_executions_by_context(context.id), key=lambda e: e.id)
         states = {}
         executions = [e for e in executions if not _node(store, e).endswith("Resolver")]
@@ -191,7 +196,7 @@ def past_runs(root: str) -> List[dict]:
                          sep=" ", timespec="seconds"),
                      "seconds": round(ended - started), "states": states,
                      "outcome": ("running now (pid {})".format(running.get("pid", "?"))
-                                 if running is not None and index == len(contexts) - 1
+                                 if running is not None and running.get("run_id") == context.name
                                  else _run_outcome(states, pushed)),
                      "report": report if os.path.exists(report) else ""})
     return runs

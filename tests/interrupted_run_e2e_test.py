@@ -5,6 +5,7 @@ run on a root in use is refused at once, naming the holder."""
 import glob
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,6 +15,8 @@ import pytest
 
 from components.atomic_pusher.serving_dir import versions as serving_versions
 from components.sample_generator.span_writer import MANIFEST
+from modules import config, features
+from pipeline import quality
 from tests import mlmd
 
 pytestmark = pytest.mark.e2e
@@ -86,7 +89,12 @@ def test_killed_runs_resume_and_a_second_run_is_refused(tmp_path):
 
     during_transform = Run(root)
     during_transform.wait_for_line("Transform started")
-    time.sleep(3)
+    started = time.monotonic()
+    runs = subprocess.run([sys.executable, "-m", "pipeline.cli", "runs", "--root", root],
+                          capture_output=True, text=True, timeout=120)
+    assert f"running now (pid {during_transform.process.pid})" in runs.stdout, \
+        runs.stdout + runs.stderr
+    time.sleep(max(0.0, 3 - (time.monotonic() - started)))
     during_transform.kill()
     assert any("took over the lock" in line and f"pid {first.process.pid}" in line
                for line in during_transform.lines), during_transform.lines
@@ -107,6 +115,9 @@ def test_killed_runs_resume_and_a_second_run_is_refused(tmp_path):
     during_push.kill()
     resumed = [line for line in during_push.lines if "Trainer: resumed at step" in line]
     assert resumed and f"of {TRAIN_STEPS}" in resumed[0], during_push.lines
+    assert any(re.search(rf"Trainer: step {TRAIN_STEPS}/{TRAIN_STEPS} \(100%\), [\d,]+ "
+                         r"examples/s, about 0 s left", line)
+               for line in during_push.lines), during_push.lines
     _assert_nothing_partial_is_visible(root)
 
     last = subprocess.run(_command(root), capture_output=True, text=True, timeout=600)
@@ -114,6 +125,7 @@ def test_killed_runs_resume_and_a_second_run_is_refused(tmp_path):
     outcome = next(line for line in last.stdout.splitlines() if line.startswith("run "))
     assert "pushed version" in outcome or "already served" in outcome, last.stdout
     assert "Traceback" not in last.stdout + last.stderr
+    _assert_the_report_is_complete(last.stdout)
 
     hidden = [name for folder in ("data", "serving")
               for name in os.listdir(os.path.join(root, folder)) if name.startswith(".")]
@@ -130,3 +142,54 @@ def test_killed_runs_resume_and_a_second_run_is_refused(tmp_path):
     runs = subprocess.run([sys.executable, "-m", "pipeline.cli", "runs", "--root", root],
                           capture_output=True, text=True, timeout=120)
     assert runs.stdout.count("interrupted in") >= 3, runs.stdout
+
+    # Nothing changed since: nothing new is pushed, and the run says so.
+    versions = serving_versions(os.path.join(root, "serving"))
+    again = subprocess.run(_command(root), capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and again.stderr == "", again.stdout + again.stderr
+    outcome = next(line for line in again.stdout.splitlines() if line.startswith("run "))
+    assert ": nothing new to push: " in outcome and "already served as version " \
+        f"{versions[-1]}" in outcome, again.stdout
+    assert serving_versions(os.path.join(root, "serving")) == versions
+    report = _report(again.stdout)
+    assert not report["push"]["pushed"] and report["push"]["already_served"], report["push"]
+    assert {row["component"]: row["state"] for row in report["components"]
+            if row["component"] not in ("Pusher",) and not row["component"].endswith(
+                "_resolver")} == dict.fromkeys(_COMPONENTS[:-1], "cached"), report["components"]
+
+
+_COMPONENTS = ["ImportSchemaGen", "SampleGenerator", "ImportExampleGen", "StatisticsGen",
+               "ExampleValidator", "DataGate", "Transform", "Trainer", "Evaluator",
+               "ServingCheck", "Pusher"]
+
+
+def _report(stdout):
+    path = next(line.split("report ", 1)[1].split(";")[0]
+                for line in stdout.splitlines() if line.startswith("arith-tfx: report "))
+    with open(path) as f:
+        return json.load(f)
+
+
+def _assert_the_report_is_complete(stdout):
+    """The table at the end of a run and its JSON: every component ran or cached with its
+    seconds, the examples per split, exact match per operation against the floor, the loss."""
+    report = _report(stdout)
+    tiny = config.profile("tiny")
+    rows = [row for row in report["components"] if not row["component"].endswith("_resolver")]
+    assert [row["component"] for row in rows] == _COMPONENTS, rows
+    lines = stdout.splitlines()
+    for row in rows:
+        assert row["state"] in ("ran", "cached") and row["seconds"] >= 0, row
+        assert f"  {row['component']:<30} {row['state']:<7} {row['seconds']:8.1f}" in lines
+    assert list(report["examples"]) == ["train", "eval", "test"]
+    assert sum(report["examples"].values()) == tiny.generator.samples, report["examples"]
+    assert "  examples: " + ", ".join(f"{split} {count:,}" for split, count in
+                                      report["examples"].items()) in lines, stdout
+    shares = report["exact_match"]
+    assert set(shares["model"]) == {quality.OVERALL, *features.OPERATORS}, shares
+    assert shares["floor"] == tiny.eval.min_exact_match, shares
+    assert any(line.startswith("    this model ") and line.count("%") == 4 for line in lines)
+    assert any(line.startswith("    floor ") for line in lines), stdout
+    assert 0 < report["loss"]["model"] <= tiny.eval.max_loss, report["loss"]
+    assert f"  loss per token   {report['loss']['model']:.3f}  (ceiling " \
+           f"{tiny.eval.max_loss:g})" in lines, stdout
