@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from typing import Any, Dict, Tuple
 
@@ -131,25 +130,9 @@ class PipelineConfig:
         _validate(self)
         return self
 
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> "PipelineConfig":
-        raw = json.loads(text)
-        return cls(**{
-            k: (SECTIONS[k](**_tuples(SECTIONS[k], v)) if k in SECTIONS else v)
-            for k, v in raw.items()
-        }).validate()
-
 
 SECTIONS = {"generator": GeneratorConfig, "data": DataConfig, "model": ModelConfig,
              "eval": EvalConfig, "serving": ServingConfig}
-
-
-def _tuples(section_type, values: Dict[str, Any]) -> Dict[str, Any]:
-    """JSON turns tuples into lists; turn them back so configs compare equal."""
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
 
 
 # Profiles: named starting points; --set overrides go on top.

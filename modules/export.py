@@ -87,28 +87,27 @@ class ArithmeticModule(tf.Module):
         problem = transformed[features.ENC_PROBLEM]
         ids, confidence = self.decode(tf.RaggedTensor.from_sparse(transformed[features.ENC]))
         res = tokens.detokenize(ids, self._reverse)
+        contract = serving_contract
         error = _messages([
-            (tf.strings.length(defs) == 0, "missing defs"),
-            (tf.strings.length(op) == 0, "missing op"),
+            (tf.strings.length(defs) == 0, contract.MISSING_DEFS),
+            (tf.strings.length(op) == 0, contract.MISSING_OP),
             (tf.bitwise.bitwise_and(problem, tokens.UNKNOWN_CHARACTER) > 0,
-             "unknown character (allowed: x y = , + - * and digits)"),
+             contract.UNKNOWN_CHARACTER),
             (tf.bitwise.bitwise_and(problem, tokens.TOO_LONG) > 0,
-             f"expression longer than {self._width_enc} tokens"),
+             contract.too_long(self._width_enc)),
             ((tf.strings.length(defs) > 0)
-             & ~tf.strings.regex_full_match(defs, features.DEFS_GRAMMAR),
-             "defs must define x and y, as x=A,y=B"),
+             & ~tf.strings.regex_full_match(defs, features.DEFS_GRAMMAR), contract.BAD_DEFS),
             ((tf.strings.length(op) > 0) & ~tf.strings.regex_full_match(op, features.OP_GRAMMAR),
-             "op must be x<o>y or y<o>x with o one of + - *"),
-            (_operand_out_of_range(defs, self._max_val),
-             f"operands must be in [-{self._max_val}, {self._max_val}], the range this model "
-             f"was trained on"),
+             contract.BAD_OP),
+            (_operand_out_of_range(defs, self._max_val), contract.out_of_range(self._max_val)),
         ])
         failed = tf.strings.length(error) > 0
         answered = ~failed & tf.strings.regex_full_match(res, _INTEGER)
-        error = tf.where(failed | answered, error, serving_contract.NO_INTEGER)
-        return {"res": tf.where(failed, "", res),
-                "confidence": tf.where(answered, self._answer_confidence(ids, confidence), 0.0),
-                "error": error}
+        error = tf.where(failed | answered, error, contract.NO_INTEGER)
+        return {contract.RES: tf.where(failed, "", res),
+                contract.CONFIDENCE: tf.where(answered,
+                                              self._answer_confidence(ids, confidence), 0.0),
+                contract.ERROR: error}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")],
                  autograph=False)

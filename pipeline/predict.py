@@ -70,11 +70,9 @@ def answer(lines: Iterable[str], directory: str) -> List[Answer]:
         requests.append((len(answers) - 1, serving_contract.request(defs, op)))
     if requests:
         serve = tf.saved_model.load(directory).signatures[serving_contract.SIGNATURE]
-        out = serve(examples=tf.constant([request for _, request in requests]))
-        for (index, _), res, confidence, error in zip(
-                requests, out["res"].numpy(), out["confidence"].numpy(), out["error"].numpy()):
-            answers[index] = answers[index]._replace(
-                res=res.decode(), confidence=float(confidence), error=error.decode())
+        out = serve(**{serving_contract.INPUT: tf.constant([request for _, request in requests])})
+        for (index, _), answer in zip(requests, serving_contract.answers(out)):
+            answers[index] = answers[index]._replace(**answer)
     return answers
 
 

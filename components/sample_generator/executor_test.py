@@ -10,7 +10,6 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from components.sample_generator import executor, span_writer, spec
 from modules import features
-from pipeline import beam_args
 from modules.config import ConfigError, GeneratorConfig
 
 CONFIG = GeneratorConfig(samples=301, seed=11, shards=3, max_val=20, ops=("+", "*"), span=4)
@@ -20,7 +19,9 @@ def _pipeline_factory(workers):
     if workers == 1:
         options = PipelineOptions(["--runner=DirectRunner"])
     else:
-        options = PipelineOptions(beam_args.local_beam_args(workers))
+        options = PipelineOptions(["--runner=DirectRunner",
+                                   "--direct_running_mode=multi_processing",
+                                   f"--direct_num_workers={workers}"])
     return lambda: beam.Pipeline(options=options)
 
 

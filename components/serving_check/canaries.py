@@ -57,14 +57,14 @@ VALID = (
     Canary("x=-5,y=6", "x-y", "-11", per_character=True),
 )
 MALFORMED = (
-    Canary("x=3,y=4?", "x+y", rejection="unknown character"),
-    Canary("x=3,y=4", "x/y", rejection="unknown character"),
-    Canary("x=3,y=4", "", rejection="missing op"),
-    Canary("", "x*y", rejection="missing defs"),
-    Canary("x=3", "x*y", rejection="defs must define x and y"),
-    Canary("x=" + "9" * 200 + ",y=1", "x+y", rejection="longer than"),
+    Canary("x=3,y=4?", "x+y", rejection=serving_contract.UNKNOWN_CHARACTER),
+    Canary("x=3,y=4", "x/y", rejection=serving_contract.UNKNOWN_CHARACTER),
+    Canary("x=3,y=4", "", rejection=serving_contract.MISSING_OP),
+    Canary("", "x*y", rejection=serving_contract.MISSING_DEFS),
+    Canary("x=3", "x*y", rejection=serving_contract.BAD_DEFS),
+    Canary("x=" + "9" * 200 + ",y=1", "x+y", rejection=serving_contract.TOO_LONG),
     # Beyond generator.max_val's own limit (10**9), so outside every model's trained range.
-    Canary("x=10000000000,y=1", "x*y", rejection="operands must be in"),
+    Canary("x=10000000000,y=1", "x*y", rejection=serving_contract.OUT_OF_RANGE),
 )
 ALL = VALID + MALFORMED
 

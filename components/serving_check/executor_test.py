@@ -16,18 +16,17 @@ _REQUEST = {features.DEFS: tf.io.VarLenFeature(tf.string),
             features.OP: tf.io.VarLenFeature(tf.string)}
 _WIDTH = 40
 _ERRORS = (  # the first that holds is the error, as in modules/export.py
-    (lambda d, o: tf.strings.length(d) == 0, "missing defs"),
-    (lambda d, o: tf.strings.length(o) == 0, "missing op"),
+    (lambda d, o: tf.strings.length(d) == 0, serving_contract.MISSING_DEFS),
+    (lambda d, o: tf.strings.length(o) == 0, serving_contract.MISSING_OP),
     (lambda d, o: tf.strings.regex_full_match(tf.strings.join([d, o]), r".*[^-xy=,+*0-9].*"),
-     "unknown character (allowed: x y = , + - * and digits)"),
+     serving_contract.UNKNOWN_CHARACTER),
     (lambda d, o: tf.strings.length(d) + tf.strings.length(o) + 2 > _WIDTH,
-     f"expression longer than {_WIDTH} tokens"),
+     serving_contract.too_long(_WIDTH)),
     (lambda d, o: ~tf.strings.regex_full_match(d, r"x=-?[0-9]+,y=-?[0-9]+|y=-?[0-9]+,x=-?[0-9]+"),
-     "defs must define x and y, as x=A,y=B"),
-    (lambda d, o: ~tf.strings.regex_full_match(o, r"[xy][-+*][xy]"),
-     "op must be x<o>y or y<o>x with o one of + - *"),
+     serving_contract.BAD_DEFS),
+    (lambda d, o: ~tf.strings.regex_full_match(o, r"[xy][-+*][xy]"), serving_contract.BAD_OP),
     (lambda d, o: tf.strings.regex_full_match(d, r".*[0-9]{3,}.*"),
-     "operands must be in [-99, 99], the range this model was trained on"),
+     serving_contract.out_of_range(99)),
 )
 
 

@@ -13,11 +13,12 @@ from typing import Dict, List
 import tensorflow as tf
 
 from components.serving_check import canaries
-from modules.serving_contract import INPUT, SIGNATURE
+from modules import serving_contract
+from modules.serving_contract import CONFIDENCE, ERROR, INPUT, RES, SIGNATURE
 
 MARKER = "SERVING_CHECK_REPORT "
-# The output dtypes the serving contract (modules/serving_contract.py) allows.
-OUTPUTS = {"res": (tf.string,), "confidence": (tf.float32, tf.float64), "error": (tf.string,)}
+# The output dtypes the serving contract allows.
+OUTPUTS = {RES: (tf.string,), CONFIDENCE: (tf.float32, tf.float64), ERROR: (tf.string,)}
 
 
 class ContractError(Exception):
@@ -50,17 +51,11 @@ def _contract_problems(serve) -> List[str]:
 
 def _call(serve, requests: List[bytes]) -> List[Dict]:
     outputs = serve(**{INPUT: tf.constant(requests)})
-    columns = {}
     for name in OUTPUTS:
-        values = outputs[name].numpy()
-        if values.shape != (len(requests),):
-            raise ContractError(f"output {name!r} has shape {list(values.shape)} for a batch "
-                                f"of {len(requests)}")
-        columns[name] = values.tolist()
-    return [{"res": res.decode("utf-8", "replace"), "confidence": float(confidence),
-             "error": error.decode("utf-8", "replace")}
-            for res, confidence, error in zip(columns["res"], columns["confidence"],
-                                              columns["error"])]
+        if tuple(outputs[name].shape) != (len(requests),):
+            raise ContractError(f"output {name!r} has shape {list(outputs[name].shape)} for a "
+                                f"batch of {len(requests)}")
+    return serving_contract.answers(outputs)
 
 
 def _answer(serve, request: bytes) -> Dict:

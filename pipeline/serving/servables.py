@@ -137,11 +137,10 @@ class Servable:
 
     def _call(self, examples: List[bytes]) -> List[Dict]:
         outputs = self._serve(**{serving_contract.INPUT: tf.constant(examples)})
-        res, confidence, error = (outputs[name].numpy().tolist()
-                                  for name in serving_contract.OUTPUTS)
-        return [{"res": r.decode("utf-8", "replace"), "confidence": round(float(c), 6),
-                 "error": e.decode("utf-8", "replace")}
-                for r, c, e in zip(res, confidence, error)]
+        answers = serving_contract.answers(outputs)
+        for answer in answers:
+            answer[serving_contract.CONFIDENCE] = round(answer[serving_contract.CONFIDENCE], 6)
+        return answers
 
 
 class VersionWatcher:
