@@ -360,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="wait this long for more requests before a call (default: "
                             "%(default)s: batch only what queued up during the last call)")
     serve.add_argument("--verbose", action="store_true",
-                       help="log every request, and show the messages of TensorFlow and absl")
+                       help="log every request, and show the messages of TensorFlow, absl and Beam")
     serve.set_defaults(handler=_cmd_serve)
 
     show_versions = commands.add_parser(

@@ -102,7 +102,9 @@ def _decision(push) -> str:
     """What one Pusher execution decided, in a few words."""
     if value(push, PUSHED) == 1:
         return f"pushed version {value(push, PUSHED_VERSION)}"
-    return f"not pushed ({value(push, NOT_PUSHED_REASON) or 'not blessed'})"
+    if value(push, NOT_PUSHED_REASON):
+        return f"nothing new to push ({value(push, NOT_PUSHED_REASON)})"
+    return "not pushed (not blessed)"
 
 
 def outcome(report: dict) -> str:
@@ -181,11 +183,12 @@ def past_runs(root: str) -> List[dict]:
         for execution in executions:
             if _node(store, execution) != "Pusher":
                 continue
-            if execution.last_known_state == metadata_store_pb2.Execution.CACHED:
-                pushed = "nothing new: the Pusher's decision of an earlier run was reused"
-            elif execution.last_known_state == metadata_store_pb2.Execution.COMPLETE:
+            if execution.last_known_state in (metadata_store_pb2.Execution.CACHED,
+                                              metadata_store_pb2.Execution.COMPLETE):
                 push = _output(store, execution, "pushed_model")
                 pushed = _decision(push) if push is not None else "not pushed"
+                if execution.last_known_state == metadata_store_pb2.Execution.CACHED:
+                    pushed = f"nothing new: an earlier run's decision stands: {pushed}"
         started = min((e.create_time_since_epoch for e in executions),
                       default=context.create_time_since_epoch) / 1000
         ended = max((e.last_update_time_since_epoch for e in executions),

@@ -6,7 +6,6 @@ as a new highest version, and records that in ML Metadata as a PushedModel of th
 (so the next run warm-starts from, and compares against, the model users are served).
 """
 import datetime
-import logging
 import os
 from typing import Dict, List, NamedTuple, Optional
 
@@ -88,7 +87,6 @@ def listing(root: str) -> List[Version]:
 
 
 def show(root: str, keep: Optional[int]) -> int:
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # TFMA's reader's deprecation notes
     paths = Paths.at(root)
     if keep is not None:
         removed = serving_layout.remove_oldest(paths.serving_dir, keep)

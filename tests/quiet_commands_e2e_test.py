@@ -1,6 +1,7 @@
 """Every command but `run` prints only its own lines: nothing from TensorFlow, absl or Beam (nor
 from Beam's worker processes) unless --verbose. (`run` sends those to its log file; the run
-tests check its terminal. `predict` and `serve` are checked where they are tested.)"""
+tests check its terminal. `predict` is checked where it is tested; `serve` logs its own lines
+to stderr.)"""
 import os
 import subprocess
 import sys

@@ -8,6 +8,7 @@ import statistics
 from typing import Dict, List, NamedTuple, Optional, Sequence
 
 from modules import serving_contract
+from modules.serving_contract import CONFIDENCE, ERROR, RES
 
 # Check names, in the order they are reported.
 LOADS = "loads"                            # the SavedModel loads in a fresh process, in time
@@ -83,8 +84,8 @@ def _confidence_ok(value: float) -> bool:
 
 
 def _same(one: Dict, many: Dict) -> bool:
-    return (one["res"] == many["res"] and one["error"] == many["error"]
-            and math.isclose(one["confidence"], many["confidence"],
+    return (one[RES] == many[RES] and one[ERROR] == many[ERROR]
+            and math.isclose(one[CONFIDENCE], many[CONFIDENCE],
                              rel_tol=_CONFIDENCE_RTOL, abs_tol=_CONFIDENCE_ATOL))
 
 
@@ -138,24 +139,24 @@ def evaluate(answers_alone: Sequence[Dict], answers_together: Optional[Sequence[
                                 f"{answer['raised']}")
             continue
         if canary.malformed:
-            if not answer["error"] or answer["res"] or answer["confidence"] != 0.0:
+            if not answer[ERROR] or answer[RES] or answer[CONFIDENCE] != 0.0:
                 failures.add(REJECTS_MALFORMED, f"malformed request {canary.label} was not "
                              f"rejected cleanly ({_show(answer)}); expected an error, empty "
                              "res and confidence 0")
-            elif canary.rejection not in answer["error"]:
+            elif canary.rejection not in answer[ERROR]:
                 warnings.append(f"malformed request {canary.label} was rejected with "
                                 f"{answer['error']!r}, which does not say {canary.rejection!r}")
         else:
-            if serving_contract.input_error(answer["error"]):
+            if serving_contract.input_error(answer[ERROR]):
                 failures.add(ACCEPTS_VALID, f"valid request {canary.label} was refused: "
                                             f"{answer['error']!r}")
-            elif not answer["error"] and not _integer(answer["res"]):
+            elif not answer[ERROR] and not _integer(answer[RES]):
                 failures.add(ACCEPTS_VALID, f"valid request {canary.label} got res "
                              f"{answer['res']!r}, not an integer, without an error")
-            correct += int(answer["res"] == canary.answer and not answer["error"])
+            correct += int(answer[RES] == canary.answer and not answer[ERROR])
     for batch, answers in (("1", answers_alone), (str(len(ALL)), answers_together or ())):
         for canary, answer in zip(ALL, answers):
-            if "raised" not in answer and not _confidence_ok(answer["confidence"]):
+            if "raised" not in answer and not _confidence_ok(answer[CONFIDENCE]):
                 failures.add(CONFIDENCE_RANGE, f"request {canary.label} at batch {batch} has "
                              f"confidence {answer['confidence']}, outside [0, 1]")
 

@@ -11,6 +11,7 @@ from tfx.types import channel, standard_artifacts
 
 from components.serving_check import canaries, component, executor, spec
 from modules import features, serving_contract, tokens
+from modules.config import EvalConfig
 
 _REQUEST = {features.DEFS: tf.io.VarLenFeature(tf.string),
             features.OP: tf.io.VarLenFeature(tf.string)}
@@ -142,6 +143,11 @@ def test_a_probe_that_overruns_the_timeout_is_killed(tmp_path):
     assert report["failures"] == [f"{canaries.LOADS}: the model did not load and answer the "
                                   "canaries within timeout_seconds=1 (probe killed)"]
     assert not blessing.has_custom_property(spec.P50_MS)
+
+
+def test_the_component_defaults_are_the_pipeline_defaults():
+    assert spec.DEFAULTS[spec.MAX_LATENCY_MS] == EvalConfig().max_latency_ms
+    assert spec.DEFAULTS[spec.MIN_CANARY_ACCURACY] == EvalConfig().min_canary_accuracy
 
 
 def test_wrong_answers_fail_the_accuracy_gate_with_the_default_settings(tmp_path):

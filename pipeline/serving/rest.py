@@ -14,7 +14,7 @@ import re
 from typing import Any, Dict, List, NamedTuple, Optional
 
 from modules import serving_contract
-from modules.serving_contract import INPUT, OUTPUTS, REQUEST_FEATURES
+from modules.serving_contract import ERROR, INPUT, OUTPUTS, REQUEST_FEATURES
 
 MAX_INSTANCES = 1024
 MAX_FIELD_CHARS = 256  # far beyond any expression the model takes; longer is an error
@@ -169,8 +169,8 @@ def predict_body(answers: List[Dict[str, Any]], columnar: bool) -> Dict[str, Any
     """The response to a predict request, or RequestError for the first instance whose input the
     model refused (TF Serving fails a request as a whole)."""
     for index, answer in enumerate(answers):
-        if serving_contract.input_error(answer["error"]):
-            raise RequestError(400, f"instance {index}: {answer['error']}")
+        if serving_contract.input_error(answer[ERROR]):
+            raise RequestError(400, f"instance {index}: {answer[ERROR]}")
     if columnar:
         return {"outputs": {name: [answer[name] for answer in answers] for name in OUTPUTS}}
     return {"predictions": answers}

@@ -8,6 +8,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict
 
+from modules import serving_contract
 from pipeline.serving import rest
 from pipeline.serving.rest import RequestError
 from pipeline.serving.servables import VersionWatcher
@@ -153,7 +154,7 @@ class Handler(BaseHTTPRequestHandler):
 def _metadata(name: str, servable) -> Dict[str, Any]:
     signature = servable.signature_def()
     return {"model_spec": {"name": name, "signature_name": "", "version": str(servable.version)},
-            "metadata": {"signature_def": {"signature_def": {"serving_default": signature}}}}
+            "metadata": {"signature_def": {"signature_def": {serving_contract.SIGNATURE: signature}}}}
 
 
 def serve(serving_dir: str, host: str, port: int, model_name: str, poll_s: float,
