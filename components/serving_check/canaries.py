@@ -92,8 +92,8 @@ def _same(one: Dict, many: Dict) -> bool:
 def _show(answer: Dict) -> str:
     if "raised" in answer:
         return f"raised {answer['raised']}"
-    return (f"res {answer['res'][:20]!r}, confidence {answer['confidence']:.4g}, "
-            f"error {answer['error'][:60]!r}")
+    return (f"res {answer[RES][:20]!r}, confidence {answer[CONFIDENCE]:.4g}, "
+            f"error {answer[ERROR][:60]!r}")
 
 
 class _Failures:
@@ -145,20 +145,20 @@ def evaluate(answers_alone: Sequence[Dict], answers_together: Optional[Sequence[
                              "res and confidence 0")
             elif canary.rejection not in answer[ERROR]:
                 warnings.append(f"malformed request {canary.label} was rejected with "
-                                f"{answer['error']!r}, which does not say {canary.rejection!r}")
+                                f"{answer[ERROR]!r}, which does not say {canary.rejection!r}")
         else:
             if serving_contract.input_error(answer[ERROR]):
                 failures.add(ACCEPTS_VALID, f"valid request {canary.label} was refused: "
-                                            f"{answer['error']!r}")
+                                            f"{answer[ERROR]!r}")
             elif not answer[ERROR] and not _integer(answer[RES]):
                 failures.add(ACCEPTS_VALID, f"valid request {canary.label} got res "
-                             f"{answer['res']!r}, not an integer, without an error")
+                             f"{answer[RES]!r}, not an integer, without an error")
             correct += int(answer[RES] == canary.answer and not answer[ERROR])
     for batch, answers in (("1", answers_alone), (str(len(ALL)), answers_together or ())):
         for canary, answer in zip(ALL, answers):
             if "raised" not in answer and not _confidence_ok(answer[CONFIDENCE]):
                 failures.add(CONFIDENCE_RANGE, f"request {canary.label} at batch {batch} has "
-                             f"confidence {answer['confidence']}, outside [0, 1]")
+                             f"confidence {answer[CONFIDENCE]}, outside [0, 1]")
 
     if answers_together is None:
         failures.add(BATCH_CONSISTENCY, f"the batch of all {len(ALL)} canaries raised: "
