@@ -29,7 +29,7 @@ def _module_file(name: str, root: str) -> str:
     return ""
 
 
-def _imported(tree: ast.Module) -> Iterable[str]:
+def imported(tree: ast.Module) -> Iterable[str]:
     """Module names an AST imports; `from a import b` yields `a` and `a.b` (b may be a module)."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -53,7 +53,7 @@ def project_files(*modules: str, root: str = PROJECT_ROOT) -> List[str]:
         seen.add(path)
         with open(path, encoding="utf-8") as f:
             tree = ast.parse(f.read(), path)
-        pending += [found for found in (_module_file(name, root) for name in _imported(tree))
+        pending += [found for found in (_module_file(name, root) for name in imported(tree))
                     if found]
     return sorted(seen)
 

@@ -17,7 +17,7 @@ from components.atomic_pusher.serving_dir import versions as serving_versions
 from components.sample_generator.span_writer import MANIFEST
 from modules import config, features
 from pipeline import quality, run_lock
-from tests import mlmd
+from tests import mlmd, run_output
 
 pytestmark = pytest.mark.e2e
 
@@ -151,7 +151,7 @@ def test_killed_runs_resume_and_a_second_run_is_refused(tmp_path):
     assert ": nothing new to push: " in outcome and "already served as version " \
         f"{versions[-1]}" in outcome, again.stdout
     assert serving_versions(os.path.join(root, "serving")) == versions
-    report = _report(again.stdout)
+    report = run_output.report(again.stdout)
     assert not report["push"]["pushed"] and report["push"]["already_served"], report["push"]
     # The Evaluator and the Pusher may run again: the model an earlier run pushed is now their
     # baseline and the served version. What made the model is reused.
@@ -171,17 +171,10 @@ _COMPONENTS = ["ImportSchemaGen", "SampleGenerator", "ImportExampleGen", "Statis
                "ServingCheck", "Pusher"]
 
 
-def _report(stdout):
-    path = next(line.split("report ", 1)[1].split(";")[0]
-                for line in stdout.splitlines() if line.startswith("arith-tfx: report "))
-    with open(path) as f:
-        return json.load(f)
-
-
 def _assert_the_report_is_complete(stdout):
     """The table at the end of a run and its JSON: every component ran or cached with its
     seconds, the examples per split, exact match per operation against the floor, the loss."""
-    report = _report(stdout)
+    report = run_output.report(stdout)
     tiny = config.profile("tiny")
     rows = [row for row in report["components"] if not row["component"].endswith("_resolver")]
     assert [row["component"] for row in rows] == _COMPONENTS, rows

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from pipeline.source_version import PROJECT_ROOT
+from pipeline.source_version import PROJECT_ROOT, imported
 
 _ABOVE = {"components": ("pipeline", "cluster"), "modules": ("pipeline", "cluster"),
           "cluster": ("pipeline", "components", "modules")}
@@ -15,12 +15,7 @@ _ABOVE = {"components": ("pipeline", "cluster"), "modules": ("pipeline", "cluste
 
 def _imports(path):
     with open(path, encoding="utf-8") as f:
-        tree = ast.parse(f.read(), path)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            yield from (alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            yield node.module
+        return imported(ast.parse(f.read(), path))
 
 
 @pytest.mark.parametrize("package", sorted(_ABOVE))

@@ -2,7 +2,6 @@
 reuse every component; an edit re-runs exactly the components whose code (or schema) changed,
 and those downstream of their outputs. (tests/factory_test.py shows that each setting reaches
 only the components that use it, and that --no-cache turns every cache off.)"""
-import json
 import os
 import shutil
 import subprocess
@@ -11,6 +10,7 @@ import sys
 import pytest
 
 from pipeline.source_version import PROJECT_ROOT
+from tests import run_output
 
 pytestmark = pytest.mark.e2e
 
@@ -39,11 +39,8 @@ def _run(project, root, *args):
         cwd=project, env=_env(project), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stderr == "" and "Traceback" not in result.stdout, result.stdout + result.stderr
-    report = next(line.split("report ", 1)[1].split(";")[0]
-                  for line in result.stdout.splitlines() if line.startswith("arith-tfx: report "))
-    with open(report) as f:
-        return {row["component"]: row["state"] for row in json.load(f)["components"]
-                if not row["component"].endswith("_resolver")}
+    return {row["component"]: row["state"] for row in run_output.report(result.stdout)["components"]
+            if not row["component"].endswith("_resolver")}
 
 
 def _edit(path):
