@@ -4,7 +4,7 @@ PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test unit bench clean
+.PHONY: run test unit bench clean engine engine-tools
 
 # Reinstalls only when the package definition or the pins change.
 $(INSTALLED): setup.py constraints.txt
@@ -16,7 +16,23 @@ $(INSTALLED): setup.py constraints.txt
 run: $(INSTALLED)
 	$(VENV)/bin/arith-tfx run $(ARGS)
 
-test: $(INSTALLED)
+# What the tests need besides Python: the local Flink engine of tests/flink_engine_e2e_test.py,
+# its jars fetched with Maven and checked against cluster/flink/jars.sha256 (the job server's
+# shaded jar too) before the tests start, so outside their time. Once cached it only checks them
+# again (seconds). Java and Maven are checked first: without them it stops at once, with the fix.
+engine-tools:
+	@missing=""; packages=""; \
+	command -v java >/dev/null 2>&1 || { missing="$$missing java"; packages="$$packages openjdk-17-jre-headless"; }; \
+	command -v mvn >/dev/null 2>&1 || { missing="$$missing mvn"; packages="$$packages maven"; }; \
+	if [ -n "$$missing" ]; then \
+	  echo "make: missing:$$missing (Flink runs on Java 11 or 17; Maven fetches its jars for the tests)." >&2; \
+	  echo "make: to fix it (Debian, as root): apt-get install$$packages" >&2; exit 1; \
+	fi
+
+engine: engine-tools $(INSTALLED)
+	$(PYTHON) -m cluster.artifacts
+
+test: engine-tools $(INSTALLED) engine
 	$(PYTHON) -m pytest $(ARGS)
 
 unit: $(INSTALLED)

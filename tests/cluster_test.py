@@ -91,24 +91,69 @@ def test_jars_must_match_the_pinned_sums_exactly(tmp_path):
     assert "checksum mismatch for b.jar" in str(error.value)
 
 
-def test_the_job_servers_jar_must_be_the_one_built(tmp_path):
+def test_the_job_servers_jar_must_be_the_pinned_one(tmp_path):
     engine = artifacts.Engine(lib=str(tmp_path / "lib"),
                               job_server_jar=str(tmp_path / "job-server.jar"))
     digest = _jar(str(tmp_path), "job-server.jar", b"built")
-    (tmp_path / artifacts.VERIFIED).write_text(digest + "\n")
-    artifacts.check_built(engine)
-    _jar(str(tmp_path), "job-server.jar", b"changed since")
-    with pytest.raises(artifacts.ArtifactError, match="not the jar built from the pinned ones"):
-        artifacts.check_built(engine)
+    artifacts.check_built(engine, digest)
+    changed = _jar(str(tmp_path), "job-server.jar", b"changed since")
+    with pytest.raises(artifacts.ArtifactError) as error:
+        artifacts.check_built(engine, digest)
+    assert f"{engine.job_server_jar} is not the pinned one" in str(error.value)
+    assert f"expected SHA-256 {digest}" in str(error.value) and f"got {changed}" in str(error.value)
     os.remove(engine.job_server_jar)
-    with pytest.raises(artifacts.ArtifactError, match="missing"):
-        artifacts.check_built(engine)
+    with pytest.raises(artifacts.ArtifactError, match="job server's jar .* is missing"):
+        artifacts.check_built(engine, digest)
 
 
-def test_the_committed_sums_pin_flink_and_beams_runner():
+def _fake_maven(jars, shaded: bytes):
+    """Stands in for Maven: copies `jars` into lib and 'shades' `shaded` into build."""
+    def maven(goals, lib, build=""):
+        os.makedirs(lib)
+        for name, content in jars.items():
+            _jar(lib, name, content)
+        if build:
+            os.makedirs(build)
+            _jar(build, artifacts.JOB_SERVER, shaded)
+    return maven
+
+
+def test_fetch_refuses_a_shaded_jar_that_is_not_the_pinned_one(tmp_path, monkeypatch):
+    """The shaded jar's sum is committed: a jar shaded differently (another plugin, another
+    input) fails the fetch, naming the jar and both sums, and nothing enters the cache."""
+    pom, sums = tmp_path / "pom.xml", tmp_path / "jars.sha256"
+    pom.write_text("<project/>")
+    a = hashlib.sha256(b"a").hexdigest()
+    pinned = hashlib.sha256(b"shaded").hexdigest()
+    sums.write_text(f"{a}  a.jar\n{pinned}  job-server.jar\n")
+    monkeypatch.setattr(artifacts, "POM", str(pom))
+    monkeypatch.setattr(artifacts, "SUMS", str(sums))
+    monkeypatch.setenv("ARITH_TFX_CACHE", str(tmp_path / "cache"))
+    assert artifacts.pinned_sums() == {"a.jar": a}  # the shaded jar is not one of lib's
+    monkeypatch.setattr(artifacts, "_maven", _fake_maven({"a.jar": b"a"}, b"shaded otherwise"))
+    with pytest.raises(artifacts.ArtifactError) as error:
+        artifacts.fetch(log=lambda line: None)
+    message = str(error.value)
+    assert "(job-server.jar) is not the pinned one" in message
+    assert f"expected SHA-256 {pinned}" in message
+    assert f"got {hashlib.sha256(b'shaded otherwise').hexdigest()}" in message
+    assert os.listdir(tmp_path / "cache") == []  # the staging folder is gone, no engine cached
+    monkeypatch.setattr(artifacts, "_maven", _fake_maven({"a.jar": b"a"}, b"shaded"))
+    engine = artifacts.fetch(log=lambda line: None)
+    assert artifacts.sha256(engine.job_server_jar) == pinned
+    monkeypatch.setattr(artifacts, "_maven", None)  # a cached engine is checked, not built again
+    assert artifacts.fetch(log=lambda line: None) == engine
+    _jar(os.path.dirname(engine.job_server_jar), "job-server.jar", b"changed in the cache")
+    with pytest.raises(artifacts.ArtifactError, match="changed since it was checked"):
+        artifacts.fetch(log=lambda line: None)
+
+
+def test_the_committed_sums_pin_flink_beams_runner_and_the_shaded_jar():
     sums = artifacts.pinned_sums()
     assert "flink-runtime-1.19.0.jar" in sums and "beam-runners-flink-1.19-2.62.0.jar" in sums
+    assert artifacts.JOB_SERVER not in sums and len(sums) == 165
     assert all(len(digest) == 64 for digest in sums.values())
+    assert len(artifacts.pinned_job_server_sum()) == 64
 
 
 def test_flink_preset_points_at_the_job_server_and_the_worker_pool():
