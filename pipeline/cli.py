@@ -191,10 +191,31 @@ def _cmd_inspect(args) -> int:
     return inspection.main(os.path.abspath(args.root), args.html)
 
 
+# Kept in step with pipeline/predict.py's exit codes (tests/predict_edges_test.py checks both).
+PREDICT_EPILOG = """\
+Each EXPRESSION argument is one expression, an empty one included (it gets an
+error). Without arguments, one expression per line on stdin; blank lines there
+are skipped. Each expression gets one line on stdout, in order: its answer (for
+defs:op:res also correct or wrong) or its error; stderr names the model version.
+
+exit codes:
+  0  every expression was answered with an integer (right or wrong)
+  1  bad input: some expression (its line says why; the others are answered,
+     and may lack an integer), or a --version that names no pushed version
+  2  usage error (argparse's): an unknown option, a missing value
+  3  no bad input, but the model gave no integer for some expression
+  4  no pushed model to answer with: run `arith-tfx run` first
+"""
+
+
 def _cmd_predict(args) -> int:
     from pipeline import predict
-    return predict.main(Paths.at(os.path.abspath(args.root)).serving_dir, args.expressions,
-                        args.version)
+    try:
+        return predict.main(Paths.at(os.path.abspath(args.root)).serving_dir, args.expressions,
+                            args.version)
+    except predict.PredictionError as error:  # its exit code tells bad input from no model
+        print(f"arith-tfx predict: error: {error}", file=sys.stderr)
+        return error.exit_code
 
 
 def _serving_dir(args) -> str:
@@ -334,10 +355,13 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.set_defaults(handler=_cmd_inspect)
 
     predict = commands.add_parser(
-        "predict", help="answer expressions such as x=3,y=-4:x*y with the pushed model")
+        "predict", help="answer expressions such as x=3,y=-4:x*y with the pushed model",
+        description="Answer expressions such as x=3,y=-4:x*y with the pushed model.",
+        epilog=PREDICT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_root_arg(predict)
     predict.add_argument("expressions", nargs="*", metavar="EXPRESSION",
-                         help="defs:op, e.g. x=3,y=-4:x*y (default: one per line on stdin)")
+                         help="defs:op, e.g. x=3,y=-4:x*y, or defs:op:res to check the answer "
+                              "(default: one per line on stdin)")
     predict.add_argument("--version", help="pushed version to use (default: the latest)")
     predict.set_defaults(handler=_cmd_predict)
 

@@ -24,7 +24,10 @@ INSTALL = "make .venv/.installed (or: pip install --ignore-requires-python -c co
 # A default run writes about 30 MB under the root, the quality profile a few hundred; Beam and
 # TF also write temporary files. A run that fills the disk half way leaves a mess.
 MIN_FREE_BYTES = 2 << 30
-CHROMIUM = "/usr/bin/chromium"  # tests/inspect_test.py renders the HTML report with it
+# tests/inspect_test.py renders the HTML report with the first of these on PATH (find_chromium);
+# without one that test is skipped, or fails where the CI environment variable is set.
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+CHROMIUM_FIX = "apt-get install chromium (or put chromium-browser or google-chrome on PATH)"
 SERVE_PORT = 8501
 
 
@@ -152,11 +155,23 @@ def check_cluster_engine() -> List[Finding]:
     return found
 
 
-def check_chromium(path: str = CHROMIUM) -> Finding:
-    if os.access(path, os.X_OK):
-        return Finding("ok", f"Chromium at {path} (the HTML report test renders with it)")
-    return Finding("warning", f"no Chromium at {path}: the HTML report test is skipped",
-                   "apt-get install chromium")
+def find_chromium(search_path: Optional[str] = None) -> Optional[str]:
+    """The first of CHROMIUM_NAMES on PATH (or on `search_path`, in PATH's format), or None.
+    Imports nothing heavy: tests/inspect_test.py and `doctor` both look the browser up here."""
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name, path=search_path)
+        if found:
+            return found
+    return None
+
+
+def check_chromium(search_path: Optional[str] = None) -> Finding:
+    found = find_chromium(search_path)
+    if found:
+        return Finding("ok", f"Chromium at {found} (the HTML report test renders with it)")
+    return Finding("warning", f"no Chromium on PATH (none of {', '.join(CHROMIUM_NAMES)}): the "
+                              "HTML report test is skipped, or fails where CI is set",
+                   CHROMIUM_FIX)
 
 
 def check_serve_port(port: int = SERVE_PORT) -> Finding:

@@ -7,9 +7,22 @@ from typing import Iterable, List, NamedTuple, Optional
 from components.atomic_pusher.serving_dir import versions as serving_versions
 from modules import serving_contract
 
+# Exit codes, as `arith-tfx predict --help` lists them (pipeline/cli.py, PREDICT_EPILOG).
+ANSWERED = 0    # every expression answered with an integer (right or wrong)
+BAD_INPUT = 1   # some expression (its line says why) or --version was bad
+USAGE = 2       # argparse's, for the command line itself
+NO_INTEGER = 3  # all input was good, but the model gave no integer for some expression
+NO_MODEL = 4    # no pushed model to answer with
+
+EMPTY = "empty expression; expected defs:op, e.g. x=3,y=-4:x*y"
+
 
 class PredictionError(RuntimeError):
-    """No servable model where one was asked for."""
+    """No servable model where one was asked for; `exit_code` says whose fault that is."""
+
+    def __init__(self, message: str, exit_code: int = BAD_INPUT):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class Answer(NamedTuple):
@@ -22,6 +35,8 @@ class Answer(NamedTuple):
 
 def parse(line: str):
     """`defs:op` (or `defs:op:res`, whose res is then checked) -> (defs, op, res or None)."""
+    if not line.strip():
+        raise ValueError(EMPTY)
     if "\ufffd" in line or not _encodable(line):
         raise ValueError("not UTF-8 text")
     parts = line.split(":")
@@ -43,7 +58,7 @@ def model_dir(serving_dir: str, version: Optional[str]) -> str:
     available = serving_versions(serving_dir)
     if not available:
         raise PredictionError(f"no pushed model in {serving_dir}: run `arith-tfx run` until "
-                              "a model passes validation")
+                              "a model passes validation", NO_MODEL)
     if version is not None and not re.fullmatch(r"[0-9]{1,19}", version):
         raise PredictionError(f"--version must be a version number, got {version!r}; "
                               f"available: {', '.join(map(str, available))}")
@@ -55,12 +70,11 @@ def model_dir(serving_dir: str, version: Optional[str]) -> str:
 
 
 def answer(lines: Iterable[str], directory: str) -> List[Answer]:
-    """One Answer per non-empty line; bad lines get an error and the rest are answered."""
+    """One Answer per line, in order; bad lines (an empty one too) get an error and the rest
+    are answered."""
     import tensorflow as tf
     answers, requests = [], []
     for line in (line.strip() for line in lines):
-        if not line:
-            continue
         try:
             defs, op, expected = parse(line)
         except ValueError as error:
@@ -84,7 +98,8 @@ def stdin_lines(stream) -> List[str]:
 
 def describe(result: Answer) -> str:
     if result.error:
-        return f"{result.line}  error: {result.error}"
+        shown = result.line or '""'  # an empty expression, too, gets a line that shows it
+        return f"{shown}  error: {result.error}"
     text = f"{result.line}  = {result.res}  (confidence {result.confidence:.2f})"
     if result.expected is not None:
         correct = result.expected == result.res
@@ -92,11 +107,27 @@ def describe(result: Answer) -> str:
     return text
 
 
+def exit_code(results: Iterable[Answer]) -> int:
+    """BAD_INPUT if any expression was bad (even if the model also gave no integer for
+    another: the caller has something to fix), else NO_INTEGER if the model gave none for
+    some, else ANSWERED."""
+    errors = [result.error for result in results if result.error]
+    if any(serving_contract.input_error(error) for error in errors):
+        return BAD_INPUT
+    return NO_INTEGER if errors else ANSWERED
+
+
 def main(serving_dir: str, expressions: List[str], version: Optional[str]) -> int:
+    """Each argument is an expression, an empty one included: it gets an error line, as a
+    script's empty variable should not vanish from the answers. On stdin, blank lines ask
+    nothing (a trailing or separating blank line of a file) and are skipped."""
     directory = model_dir(serving_dir, version)
-    lines = expressions or stdin_lines(sys.stdin.buffer)
+    if expressions:
+        lines = expressions
+    else:
+        lines = [line for line in stdin_lines(sys.stdin.buffer) if line.strip()]
     results = answer(lines, directory)
     for result in results:
         print(describe(result), flush=True)
     print(f"(model version {os.path.basename(directory)})", file=sys.stderr, flush=True)
-    return 1 if any(result.error for result in results) else 0
+    return exit_code(results)

@@ -44,5 +44,24 @@ def test_a_pin_that_differs_is_a_problem(tmp_path):
 
 
 def test_a_missing_chromium_is_a_warning_with_the_package(tmp_path):
-    finding = doctor.check_chromium(str(tmp_path / "chromium"))
-    assert finding.level == "warning" and "apt-get install chromium" in finding.fix
+    finding = doctor.check_chromium(str(tmp_path))  # an empty folder as the whole PATH
+    assert finding == doctor.Finding(
+        "warning", "no Chromium on PATH (none of chromium, chromium-browser, google-chrome): the "
+                   "HTML report test is skipped, or fails where CI is set",
+        "apt-get install chromium (or put chromium-browser or google-chrome on PATH)")
+
+
+def test_chromium_is_found_on_path_under_each_name_the_report_test_uses(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "chromium").write_text("not executable")  # which() passes over it
+    for name in doctor.CHROMIUM_NAMES:
+        folder = tmp_path / name
+        folder.mkdir()
+        browser = folder / name
+        browser.write_text("#!/bin/sh\n")
+        browser.chmod(0o755)
+        search_path = os.pathsep.join([str(elsewhere), str(folder)])
+        assert doctor.find_chromium(search_path) == str(browser)
+        assert doctor.check_chromium(search_path) == doctor.Finding(
+            "ok", f"Chromium at {browser} (the HTML report test renders with it)")

@@ -10,12 +10,11 @@ from collections import Counter
 import pytest
 
 from modules import features
-from pipeline import html_report, inspection, statistics_digest
+from pipeline import doctor, html_report, inspection, statistics_digest
 from pipeline.metadata import Store
 from pipeline.paths import Paths
 from schema import CURATED_SCHEMA
 
-CHROMIUM = "/usr/bin/chromium"
 FEATURES = features.RAW_TEXT_KEYS + features.RAW_INT_KEYS
 NO_STATISTICS = "no statistics in {root}: run `arith-tfx run` first"
 
@@ -49,6 +48,8 @@ def section(text: str, title: str) -> list:
     start = lines.index(title) + 1
     end = next((i for i in range(start, len(lines)) if lines[i] and not lines[i][0].isspace()),
                len(lines))
+    while end > start and not lines[end - 1]:  # the blank line before the next block
+        end -= 1
     return lines[start:end]
 
 
@@ -147,6 +148,44 @@ def test_latest_artifacts_are_those_the_example_validator_used(data_run):
     assert store.to_tfx(statistics).uri == artifacts.statistics.uri
 
 
+def chromium_or_skip(search_path=None, environ=os.environ) -> str:
+    """The browser that renders the report: the first of doctor.CHROMIUM_NAMES on PATH (or on
+    `search_path`). Without one the render is skipped, or fails where the CI environment
+    variable is set (GitHub Actions and GitLab CI set it to "true"; "", "0", "false" count as
+    unset): `.ci/run` installs the browser, so there its absence is a broken machine."""
+    chromium = doctor.find_chromium(search_path)
+    if chromium:
+        return chromium
+    missing = (f"no Chromium on PATH (none of {', '.join(doctor.CHROMIUM_NAMES)}; fix: "
+               f"{doctor.CHROMIUM_FIX}): the page was checked statically but not rendered")
+    if environ.get("CI", "").strip().lower() not in ("", "0", "false"):
+        pytest.fail(f"{missing}; CI is set, where a missing browser is a failure")
+    pytest.skip(missing)
+
+
+@pytest.mark.parametrize("ci,outcome", [
+    ("true", pytest.fail.Exception), ("1", pytest.fail.Exception),
+    (None, pytest.skip.Exception), ("", pytest.skip.Exception), ("false", pytest.skip.Exception)])
+def test_a_missing_chromium_skips_the_render_and_fails_it_under_ci(tmp_path, ci, outcome):
+    environ = {} if ci is None else {"CI": ci}
+    with pytest.raises(outcome) as raised:
+        chromium_or_skip(str(tmp_path), environ)
+    missing = ("no Chromium on PATH (none of chromium, chromium-browser, google-chrome; fix: "
+               "apt-get install chromium (or put chromium-browser or google-chrome on PATH)): "
+               "the page was checked statically but not rendered")
+    assert str(raised.value) == (f"{missing}; CI is set, where a missing browser is a failure"
+                                 if outcome is pytest.fail.Exception else missing)
+
+
+def test_chromium_is_found_on_path_under_any_of_its_names(tmp_path):
+    # Added least preferred first: each new one is preferred to those already there.
+    for name in ("google-chrome", "chromium-browser", "chromium"):
+        browser = tmp_path / name
+        browser.write_text("#!/bin/sh\n")
+        browser.chmod(0o755)
+        assert chromium_or_skip(str(tmp_path), {"CI": "true"}) == str(browser)
+
+
 @pytest.mark.e2e
 def test_html_report_is_self_contained_and_renders_in_chromium(data_run, tmp_path, capsys):
     report = tmp_path / "report" / "inspect.html"
@@ -162,11 +201,9 @@ def test_html_report_is_self_contained_and_renders_in_chromium(data_run, tmp_pat
 
     text_plots = len(features.RAW_TEXT_KEYS) * 3  # per split
     value_plots = len(FEATURES) * 3  # top characters or int values, per split
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium): "
-                    "the page was checked statically but not rendered")
+    chromium = chromium_or_skip()
     result = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
          "--no-first-run", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", f"--user-data-dir={tmp_path / 'chromium'}", "--dump-dom",
          report.as_uri()],

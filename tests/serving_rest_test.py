@@ -46,6 +46,14 @@ def test_unknown_routes_are_refused(path, status):
     assert refused.value.status == status
 
 
+def test_every_resource_names_the_methods_it_takes():
+    actions = {rest.route(path).action for path in
+               ("/v1/models/arith", "/v1/models/arith:predict", "/v1/models/arith/metadata")}
+    assert set(rest.METHODS) == actions
+    assert set(rest.ALL_METHODS) == {method for methods in rest.METHODS.values()
+                                     for method in methods}
+
+
 def test_the_three_instance_forms_make_the_same_example():
     expression = serving_contract.request("x=3,y=4", "x+y")
     parsed = rest.parse_predict(_body({"instances": [

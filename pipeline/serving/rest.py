@@ -19,16 +19,24 @@ from modules.serving_contract import ERROR, INPUT, OUTPUTS, REQUEST_FEATURES
 MAX_INSTANCES = 1024
 MAX_FIELD_CHARS = 256  # far beyond any expression the model takes; longer is an error
 
+# The methods each resource takes, as a 405's and an OPTIONS answer's Allow header lists them;
+# HEAD is GET without the body. (TF Serving answers 400 "Malformed request" to any other method.)
+METHODS = {"status": ("GET", "HEAD", "OPTIONS"), "metadata": ("GET", "HEAD", "OPTIONS"),
+           "predict": ("POST", "OPTIONS")}
+ALL_METHODS = ("GET", "HEAD", "POST", "OPTIONS")
+
 _PATH = re.compile(r"/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?"
                    r"(?P<action>:predict|/metadata)?")
 
 
 class RequestError(Exception):
-    """A request the server refuses: an HTTP status and a message naming the problem."""
+    """A request the server refuses: an HTTP status, a message naming the problem and the
+    headers that status calls for (a 405's Allow)."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, headers: Optional[Dict[str, str]] = None):
         super().__init__(message)
         self.status = status
+        self.headers = headers or {}
 
 
 class Route(NamedTuple):

@@ -1,0 +1,211 @@
+"""`arith-tfx predict` at its edges, on the model the tiny pipeline pushed (tests/conftest.py's
+push_run, as in tests/pipeline_push_e2e_test.py): empty expressions, blank stdin lines, and exit
+codes that tell bad input (1) from a model that gave no integer (3) and from no model (4)."""
+import itertools
+import os
+import subprocess
+import sys
+from typing import NamedTuple
+
+import pytest
+
+from components.atomic_pusher.serving_dir import versions as serving_versions
+from modules import config, serving_contract
+from pipeline import predict
+from pipeline.paths import Paths
+
+EMPTY = '""  error: empty expression; expected defs:op, e.g. x=3,y=-4:x*y'
+HELP_EXIT_CODES = """\
+exit codes:
+  0  every expression was answered with an integer (right or wrong)
+  1  bad input: some expression (its line says why; the others are answered,
+     and may lack an integer), or a --version that names no pushed version
+  2  usage error (argparse's): an unknown option, a missing value
+  3  no bad input, but the model gave no integer for some expression
+  4  no pushed model to answer with: run `arith-tfx run` first
+"""
+
+
+def _cli(*args, stdin=""):
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", "predict", *args], input=stdin,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_help_lists_the_exit_codes_that_predict_returns():
+    result = _cli("--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith("\n\n" + HELP_EXIT_CODES), result.stdout
+    assert (predict.ANSWERED, predict.BAD_INPUT, predict.USAGE, predict.NO_INTEGER,
+            predict.NO_MODEL) == (0, 1, 2, 3, 4)
+    usage = _cli("--no-such-option")
+    assert usage.returncode == predict.USAGE and usage.stdout == "", usage
+    assert usage.stderr.splitlines()[-1] == \
+        "arith-tfx: error: unrecognized arguments: --no-such-option", usage.stderr
+
+
+def test_no_pushed_model_is_exit_code_4_and_nothing_is_answered(tmp_path):
+    root = str(tmp_path / "root")
+    result = _cli("--root", root, "x=1,y=2:x+y", "")
+    assert (result.returncode, result.stdout) == (predict.NO_MODEL, ""), result
+    assert result.stderr.splitlines() == [
+        f"arith-tfx predict: error: no pushed model in {Paths.at(root).serving_dir}: run "
+        "`arith-tfx run` until a model passes validation"], result.stderr
+
+
+class Served(NamedTuple):
+    root: str
+    serving_dir: str
+    version: int
+    serve: object  # the pushed SavedModel's own serving signature
+
+
+@pytest.fixture(scope="module")
+def served(push_run) -> Served:
+    """The newest pushed version, which predict answers with."""
+    import tensorflow as tf
+    version = serving_versions(push_run.serving_dir)[-1]
+    model = tf.saved_model.load(os.path.join(push_run.serving_dir, str(version)))
+    return Served(push_run.root, push_run.serving_dir, version,
+                  model.signatures[serving_contract.SIGNATURE])
+
+
+def _model_answers(served, expressions):
+    """[(res, confidence, error)] of the signature itself, for exactly this batch (the batch
+    predict sends for these expressions, so confidences agree to the last digit printed)."""
+    import tensorflow as tf
+    requests = [serving_contract.request(*expression.split(":")[:2]) for expression in expressions]
+    out = served.serve(examples=tf.constant(requests))
+    return [(answer[serving_contract.RES], answer[serving_contract.CONFIDENCE],
+             answer[serving_contract.ERROR]) for answer in serving_contract.answers(out)]
+
+
+def _expected(served, expressions):
+    """predict's lines for expressions that all go to the model, written out independently."""
+    return [f"{expression}  error: {error}" if error else
+            f"{expression}  = {res}  (confidence {confidence:.2f})"
+            for expression, (res, confidence, error) in zip(
+                expressions, _model_answers(served, expressions))]
+
+
+def _predict(served, *args, stdin=""):
+    return _cli("--root", served.root, *args, stdin=stdin)
+
+
+def _version_line(served):
+    return [f"(model version {served.version})"]
+
+
+@pytest.fixture(scope="module")
+def valid_expressions(served):
+    """Every well-formed expression with operands in the tiny profile's range, split by whether
+    the pushed model gives an integer for it: (with an integer, without one)."""
+    max_val = config.profile("tiny").generator.max_val
+    operands = range(-max_val, max_val + 1)
+    expressions = [f"{first}={a},{second}={b}:{left}{o}{right}"
+                   for a, b in itertools.product(operands, operands)
+                   for first, second in (("x", "y"), ("y", "x"))
+                   for o in "+-*" for left, right in (("x", "y"), ("y", "x"))]
+    answers = _model_answers(served, expressions)
+    errors = {error for _, _, error in answers}
+    assert errors <= {"", serving_contract.NO_INTEGER}, errors  # all of them are good input
+    with_integer = [e for e, (_, _, error) in zip(expressions, answers) if not error]
+    without = [e for e, (_, _, error) in zip(expressions, answers) if error]
+    assert with_integer, "the pushed model gives no integer for any expression"
+    return with_integer, without
+
+
+def _no_integer_for(valid_expressions):
+    """A good expression the pushed model gives no integer for (skips if it has none)."""
+    with_integer, without = valid_expressions
+    if not without:
+        pytest.skip(f"the pushed tiny model gives an integer for all {len(with_integer)} "
+                    "well-formed expressions in its range: exit code 3 cannot be provoked")
+    return without[0]
+
+
+@pytest.mark.e2e
+def test_an_empty_or_blank_argument_gets_an_error_line_and_exit_code_1(served):
+    alone = _predict(served, "")
+    assert (alone.returncode, alone.stdout.splitlines()) == (predict.BAD_INPUT, [EMPTY]), alone
+    assert alone.stderr.splitlines() == _version_line(served), alone.stderr
+
+    result = _predict(served, " \t", "x=1,y=2:x+y", "")
+    assert result.stdout.splitlines() == [EMPTY] + _expected(served, ["x=1,y=2:x+y"]) + [EMPTY]
+    assert result.returncode == predict.BAD_INPUT, result.stderr
+    assert result.stderr.splitlines() == _version_line(served), result.stderr
+
+
+@pytest.mark.e2e
+def test_blank_stdin_lines_are_skipped_without_a_line_or_an_error(served, valid_expressions):
+    good = valid_expressions[0][0]
+    result = _predict(served, stdin=f"\n   \n{good}\n\t\n\n")
+    assert result.stdout.splitlines() == _expected(served, [good]), result.stdout
+    assert result.returncode == predict.ANSWERED, result.stderr
+    assert result.stderr.splitlines() == _version_line(served), result.stderr
+
+    nothing = _predict(served, stdin="\n \n")
+    assert (nothing.returncode, nothing.stdout) == (predict.ANSWERED, ""), nothing
+    assert nothing.stderr.splitlines() == _version_line(served), nothing.stderr
+
+
+@pytest.mark.e2e
+def test_exit_code_0_when_every_expression_gets_an_integer(served, valid_expressions):
+    expressions = valid_expressions[0][:3]
+    result = _predict(served, *expressions)
+    assert result.stdout.splitlines() == _expected(served, expressions), result.stdout
+    assert result.returncode == predict.ANSWERED, result.stderr
+    # A wrong result to check against is still an answer.
+    ((res, confidence, error),) = _model_answers(served, expressions[:1])
+    assert error == "", error
+    wrong = str(int(res) + 1)
+    checked = _predict(served, f"{expressions[0]}:{wrong}")
+    assert checked.stdout.splitlines() == [
+        f"{expressions[0]}:{wrong}  = {res}  (confidence {confidence:.2f})  wrong, expected "
+        f"{wrong}"], checked.stdout
+    assert checked.returncode == predict.ANSWERED, checked.stderr
+
+
+@pytest.mark.e2e
+def test_exit_code_1_for_input_that_the_model_refuses(served, valid_expressions):
+    good = valid_expressions[0][0]
+    expressions = [good, "x=1,y=?:x+y", "x=1:x+y", "x=1,y=2:x/y", "x=10,y=2:x+y"]
+    answers = _model_answers(served, expressions)
+    assert answers[0][2] == "" and all(
+        serving_contract.input_error(error) for _, _, error in answers[1:]), answers
+    result = _predict(served, *expressions)
+    assert result.stdout.splitlines() == _expected(served, expressions), result.stdout
+    assert result.returncode == predict.BAD_INPUT, result.stderr
+    assert result.stderr.splitlines() == _version_line(served), result.stderr
+
+
+@pytest.mark.e2e
+def test_exit_code_3_when_the_model_gives_no_integer_for_good_input(served, valid_expressions):
+    failing, good = _no_integer_for(valid_expressions), valid_expressions[0][0]
+    assert [error for _, _, error in _model_answers(served, [good, failing])] == [
+        "", serving_contract.NO_INTEGER]
+    result = _predict(served, good, failing)
+    assert result.stdout.splitlines() == _expected(served, [good, failing]), result.stdout
+    assert result.stdout.splitlines()[1] == f"{failing}  error: {serving_contract.NO_INTEGER}"
+    assert result.returncode == predict.NO_INTEGER, result.stderr
+    assert result.stderr.splitlines() == _version_line(served), result.stderr
+
+
+@pytest.mark.e2e
+def test_bad_input_and_no_integer_together_are_exit_code_1(served, valid_expressions):
+    failing = _no_integer_for(valid_expressions)
+    assert _model_answers(served, [failing])[0][2] == serving_contract.NO_INTEGER
+    result = _predict(served, stdin=f"{failing}\nx=1,y=2\n")
+    assert result.stdout.splitlines() == [
+        f"{failing}  error: {serving_contract.NO_INTEGER}",
+        "x=1,y=2  error: expected defs:op, e.g. x=3,y=-4:x*y"], result.stdout
+    assert result.returncode == predict.BAD_INPUT, result.stderr
+
+
+@pytest.mark.e2e
+def test_a_version_that_was_not_pushed_is_bad_input(served):
+    result = _predict(served, "--version", "7", "x=1,y=2:x+y")
+    assert (result.returncode, result.stdout) == (predict.BAD_INPUT, ""), result
+    available = ", ".join(map(str, serving_versions(served.serving_dir)))
+    assert result.stderr.splitlines() == [
+        f"arith-tfx predict: error: no version 7 in {served.serving_dir}; available: "
+        f"{available}"], result.stderr
