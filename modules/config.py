@@ -151,9 +151,10 @@ PROFILES: Dict[str, PipelineConfig] = {
                           width_enc=24, width_dec=5, warmup_steps=20, train_steps=300,
                           eval_steps=3, learning_rate=3e-3),
         # A few hundred steps teach the tiny model the format, not arithmetic: no exact-match
-        # gates, but its loss (about 1.05) must show that it learned (one step leaves 2.6).
+        # gates, but its loss per label position (about 1.7) must show that it learned (one
+        # step leaves 3.6).
         eval=EvalConfig(min_exact_match=0.0, max_exact_match_drop=1.0, min_canary_accuracy=0.0,
-                        max_loss=1.5),
+                        max_loss=2.6),
     ),
 }
 

@@ -129,16 +129,20 @@ class ArithmeticModule(tf.Module):
         # accuracy counts the label's own positions (its tokens and its STP), not the padding.
         exact = tf.equal(tokens.detokenize(ids, self._reverse),
                          tokens.detokenize(labels, self._reverse))
-        in_label = tf.sequence_mask(tokens.until_stop(labels).row_lengths() + 1, self._width_dec)
-        correct = tf.cast(tf.equal(ids, labels) & in_label, tf.float32)
+        in_label = tf.cast(tf.sequence_mask(tokens.until_stop(labels).row_lengths() + 1,
+                                             self._width_dec), tf.float32)
+        label_positions = tf.reduce_sum(in_label, axis=1)
+        correct = tf.cast(tf.equal(ids, labels), tf.float32) * in_label
+        # Both scores are means over the label's own positions (its tokens and STP): the
+        # padding after the STP is easy, and would make a wider model look better.
+        cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels,
+                                                                       logits=logits)
         return {
             "ids": ids,
             "labels": labels,
             "exact_match": tf.cast(exact, tf.float32),
-            "token_accuracy": tf.reduce_sum(correct, axis=1) / tf.reduce_sum(
-                tf.cast(in_label, tf.float32), axis=1),
-            "loss": tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
-                labels=labels, logits=logits), axis=1),
+            "token_accuracy": tf.reduce_sum(correct, axis=1) / label_positions,
+            "loss": tf.reduce_sum(cross_entropy * in_label, axis=1) / label_positions,
         }
 
 

@@ -120,7 +120,8 @@ class TokenAccuracy(MeanOfOutput):
 
 
 class MeanLoss(MeanOfOutput):
-    """Mean token cross-entropy (nats) of the first, fully blank decoding pass."""
+    """Cross-entropy (nats) per label position (its tokens and STP, not the padding after
+    it) of the first, fully blank decoding pass."""
     OUTPUT = LOSS
 
 

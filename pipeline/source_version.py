@@ -6,6 +6,9 @@ import string (`modules.transform.preprocessing_fn`) or an executor class is onl
 `source_version("modules.transform")` hashes that module and every module of this project it
 imports, directly or not; the factory puts the hash among the component's execution properties.
 The hash is taken over the parsed code, so comments and formatting do not count; docstrings do.
+The typed configuration (modules/config.py) is left out: its values reach each component as
+properties of its own, which are in the cache key already, so editing a default that a component
+does not receive, or a docstring, re-runs nothing.
 """
 import ast
 import hashlib
@@ -16,11 +19,13 @@ PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Execution property that carries the hash (executors ignore it; TFX's cache key includes it).
 KEY = "source_version"
 _PACKAGES = ("components", "modules", "pipeline", "schema")
+# Modules whose code is not part of any component's version (see above).
+_SETTINGS = ("modules.config",)
 
 
 def _module_file(name: str, root: str) -> str:
-    """The file of a project module, or "" for a module outside the project."""
-    if name.split(".")[0] not in _PACKAGES:
+    """The file of a project module, or "" for a module outside the project (or settings)."""
+    if name.split(".")[0] not in _PACKAGES or name in _SETTINGS:
         return ""
     base = os.path.join(root, *name.split("."))
     for candidate in (base + ".py", os.path.join(base, "__init__.py")):

@@ -158,6 +158,18 @@ def test_killed_runs_resume_and_a_second_run_is_refused(tmp_path):
     states = {row["component"]: row["state"] for row in report["components"]}
     assert [states[name] for name in _COMPONENTS[:8]] == ["cached"] * 8, report["components"]
 
+    # ... and once that is done, a third unchanged run reuses every component, and says so.
+    third = subprocess.run(_command(root), capture_output=True, text=True, timeout=600)
+    assert third.returncode == 0 and third.stderr == "", third.stdout + third.stderr
+    report = run_output.report(third.stdout)
+    assert {row["component"]: row["state"] for row in report["components"]
+            if not row["component"].endswith("_resolver")} == dict.fromkeys(
+                _COMPONENTS, "cached"), report["components"]
+    outcome = next(line for line in third.stdout.splitlines() if line.startswith("run "))
+    assert ": nothing new to push: " in outcome and "already served as version " \
+        f"{versions[-1]}" in outcome, third.stdout
+    assert serving_versions(os.path.join(root, "serving")) == versions
+
     # A lock held by no run of the pipeline (here, this test) marks no past run as running.
     with run_lock.hold(root) as lock:
         lock.add(run_id="not-a-pipeline-run")

@@ -11,7 +11,7 @@ import pytest
 
 from components.atomic_pusher.serving_dir import versions as serving_versions
 from modules import config, metrics, serving_contract
-from pipeline import push_report, quality
+from pipeline import push_report, quality, versions
 from pipeline.metadata import Store, value
 from tests import mlmd
 from tests.conftest import run_pipeline
@@ -110,18 +110,25 @@ def test_impossible_floor_pushes_nothing_and_says_why(push_run):
 
 
 def test_a_model_worse_than_the_pushed_one_is_not_blessed(push_run):
+    """The drop gate, end to end: with no loss gates, a model less exact than the one being
+    served is refused by the allowed drop of exact match (none) alone."""
     before = serving_versions(push_run.serving_dir)
-    tiny = config.with_overrides(config.profile("tiny"), ["generator.span=2"])
+    served = versions.listing(push_run.root)[-1]
+    assert served.exact_match[quality.OVERALL] > 0, \
+        "the served tiny model must answer something right for a drop to show"
+    tiny = config.with_overrides(config.profile("tiny"), [
+        "generator.span=2", "eval.max_exact_match_drop=0", "eval.max_loss=100",
+        "eval.max_loss_increase=100"])
     # The next span, but other dimensions: no warm start possible, so one step from scratch.
     worse = dataclasses.replace(tiny, model=dataclasses.replace(
         tiny.model, train_steps=1, warmup_steps=0, dim_hidden=8))
     run_pipeline(worse, push_run.root, "push")
     assert serving_versions(push_run.serving_dir) == before
     report = push_report.explain(push_run.root)
-    assert "change vs. the last pushed model" in report, report
-    # The loss ceiling alone refuses it: one step teaches nothing.
-    assert re.search(r"Evaluator: loss = \d\.\d+ on slice overall fails the ceiling <= "
-                     + f"{tiny.eval.max_loss:.4f}", report), report
+    reasons = [line.strip() for line in report.splitlines() if "Evaluator: " in line]
+    assert len(reasons) == 1 and re.fullmatch(
+        r"Evaluator: exact_match change vs\. the last pushed model = -0\.\d+ on slice overall "
+        r"fails the allowed change -0\.0000", reasons[0]), report
     assert "trained from scratch: the last pushed model's dimensions differ " \
            "(dim_hidden 16 -> 8)" in report, report
 

@@ -35,6 +35,21 @@ def test_a_code_edit_changes_exactly_the_versions_that_import_it(project):
     assert changed == {"modules.transform", "modules.trainer"}
 
 
+def test_the_configuration_module_is_no_part_of_any_version(project):
+    """Its values reach the components as properties: an edited default or docstring in
+    modules/config.py re-runs nothing by itself."""
+    before = _versions(project)
+    config = project / "modules" / "config.py"
+    text = config.read_text()
+    edited = text.replace("min_exact_match: float = 0.8", "min_exact_match: float = 0.85", 1)
+    assert edited != text
+    config.write_text(edited.replace('"""Gates between training and serving."""',
+                                     '"""Gates between training and serving (edited)."""', 1))
+    assert _versions(project) == before
+    assert not [path for path in sv.project_files("modules.trainer")
+                if path.endswith("modules/config.py")]
+
+
 def test_comments_and_blank_lines_do_not_change_a_version(project):
     before = _versions(project)
     tokens = project / "modules" / "tokens.py"
