@@ -17,13 +17,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import cases  # noqa: E402  (bench/cases.py, beside this script)
+
 OPERATIONS = ("+", "-", "*")
-
-
-def _draw(count, max_val, ops, seed):
-    from components.sample_generator import samples
-    drawn = samples.generate(count, max_val, ops, samples.shard_rng(seed, 0))
-    return ([s.defs for s in drawn], [s.op for s in drawn], [s.res for s in drawn])
 
 
 def training_data(config, generator, pool: int, blank_anew: bool, seed: int):
@@ -34,7 +30,7 @@ def training_data(config, generator, pool: int, blank_anew: bool, seed: int):
     from modules import features, trainer, transform
 
     size = pool or 2_000_000
-    defs, op, res = _draw(size, generator.max_val, generator.ops, seed)
+    defs, op, res = cases.uniform(size, generator.max_val, generator.ops, seed, generator.draw)
     custom = {**config.__dict__, transform.MAX_VAL: generator.max_val}
 
     def preprocess(epoch, batch):
@@ -57,26 +53,38 @@ def training_data(config, generator, pool: int, blank_anew: bool, seed: int):
                        num_parallel_calls=tf.data.AUTOTUNE).prefetch(4)
 
 
-def time_budget(seconds: float, peak: float, warmup_steps: int):
+def time_budget(seconds: float, peak: float, warmup_steps: int, curve_every: float = 0,
+                on_curve=None):
     """A callback: warmup over steps, then cosine decay over wall time to 0 when `seconds` are
-    up, and a stop there; so every row trains for the same time with a complete schedule."""
+    up, and a stop there; so every row trains for the same time with a complete schedule.
+    With `curve_every`, `on_curve(model, seconds, steps)` runs every that many seconds of
+    training, its own time not counted."""
     import math
     import tf_keras
 
     class TimeBudget(tf_keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
-            self.started, self.steps = time.perf_counter(), 0
+            self.started, self.steps, self.paused, self.next_curve = (
+                time.perf_counter(), 0, 0.0, curve_every)
+
+        def _trained(self):
+            return time.perf_counter() - self.started - self.paused
 
         def on_train_batch_begin(self, batch, logs=None):
-            done = min((time.perf_counter() - self.started) / seconds, 1.0)
+            done = min(self._trained() / seconds, 1.0)
             warm = min(1.0, (self.steps + 1) / max(warmup_steps, 1))
             self.model.optimizer.learning_rate = peak * warm * 0.5 * (1 + math.cos(math.pi * done))
 
         def on_train_batch_end(self, batch, logs=None):
             self.steps += 1
-            self.seconds = time.perf_counter() - self.started
+            self.seconds = self._trained()
             if self.seconds >= seconds:
                 self.model.stop_training = True
+            elif curve_every and self.seconds >= self.next_curve:
+                paused = time.perf_counter()
+                on_curve(self.model, self.seconds, self.steps)
+                self.paused += time.perf_counter() - paused
+                self.next_curve += curve_every
     return TimeBudget()
 
 
@@ -101,6 +109,23 @@ def exact_match(model, config, max_val, cases):
     return right / len(defs)
 
 
+def measure(model, m, g, uniform_cases, digit_cases):
+    """Exact match per operation on uniform cases, its mean, the one-digit mean, and exact
+    match per operation and digit count of the longer operand."""
+    per_op, by_digits = {}, {}
+    for index, operation in enumerate(OPERATIONS):
+        if operation in g.ops:
+            per_op[operation] = round(exact_match(model, m, g.max_val, cases.uniform(
+                uniform_cases, g.max_val, (operation,), cases.UNIFORM_SEED + index)), 4)
+            by_digits[operation] = {
+                digits: round(exact_match(model, m, g.max_val, cases.longest(
+                    digit_cases, g.max_val, operation, digits, cases.DIGITS_SEED + index)), 4)
+                for digits in cases.digit_counts(g.max_val)}
+    return {"all": round(sum(per_op.values()) / len(per_op), 4), **per_op,
+            "one_digit": round(sum(d[1] for d in by_digits.values()) / len(by_digits), 4),
+            "by_digits": by_digits}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -112,8 +137,13 @@ def main() -> None:
                         help="training samples cycled in epochs (0: fresh samples throughout)")
     parser.add_argument("--blank-anew", action="store_true",
                         help="draw the blanking masks anew each epoch instead of per example")
-    parser.add_argument("--eval", type=int, default=3000, help="fresh cases per operation")
+    parser.add_argument("--eval", type=int, default=500,
+                        help="fresh cases per operation, operands uniform in the range")
+    parser.add_argument("--eval-digits", type=int, default=300,
+                        help="fresh cases per operation and digit count of the longer operand")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--curve", type=float, default=0,
+                        help="also measure (on a fifth of the cases) every this many seconds")
     parser.add_argument("--results", default="bench/results/model_experiments.jsonl")
     args = parser.parse_args()
 
@@ -126,24 +156,28 @@ def main() -> None:
 
     data = training_data(m, g, args.pool, args.blank_anew, args.seed)
     model = model_lib.build_model(m, rate=m.learning_rate)
-    budget = time_budget(args.seconds, m.learning_rate, m.warmup_steps)
+    curve = []
+
+    def on_curve(trained_model, seconds, steps):
+        scores = measure(model_lib.for_serving(trained_model, m), m, g,
+                         args.eval // 5, args.eval_digits // 5)
+        curve.append({"seconds": round(seconds), "steps": steps, **scores})
+        print(json.dumps(curve[-1]), flush=True)
+
+    budget = time_budget(args.seconds, m.learning_rate, m.warmup_steps, args.curve, on_curve)
     history = model.fit(data, steps_per_epoch=10**8, epochs=1, verbose=0, callbacks=[budget])
     trained = budget.steps * m.dim_batch
-
+    losses = history.history
     row = {"name": args.name, "overrides": args.overrides, "pool": args.pool,
            "blank_anew": args.blank_anew, "seconds": round(budget.seconds, 1),
            "examples": trained, "examples_per_s": round(trained / budget.seconds),
-           "final_loss": round(float(history.history["loss"][-1]), 4)}
-    model = model_lib.for_serving(model, m)  # as the Trainer exports it
-    per_op = {}
-    for index, operation in enumerate(OPERATIONS):
-        if operation in g.ops:
-            cases = _draw(args.eval, g.max_val, (operation,), 1000 + index)
-            per_op[operation] = exact_match(model, m, g.max_val, cases)
-    row["all"] = sum(per_op.values()) / len(per_op)
-    row.update(per_op)
-    small = _draw(args.eval, 9, g.ops, 2000)
-    row["one_digit"] = exact_match(model, m, g.max_val, small)
+           # The result's own loss (with a Hints head, `loss` also holds the hints' loss).
+           "final_loss": round(float(losses.get("debed_loss", losses["loss"])[-1]), 4)}
+    # As the Trainer exports it.
+    row.update(measure(model_lib.for_serving(model, m), m, g, args.eval, args.eval_digits))
+    if curve:
+        row["curve"] = curve
+    row["seed"] = args.seed
     row["machine"] = f"{platform.node()} {os.cpu_count()} cores"
     print(json.dumps(row))
     os.makedirs(os.path.dirname(args.results), exist_ok=True)

@@ -5,6 +5,7 @@ import dataclasses
 import os
 from typing import Any, Dict, Tuple
 
+import schema as schema_files
 from modules import features
 
 
@@ -15,6 +16,7 @@ MAX_OPERAND = 10**9
 PRECISIONS = ("float32", "mixed_bfloat16")
 ENC_LAYOUTS = ("text", "aligned")
 BLANKINGS = ("random", "prefix")
+DRAWS = ("value", "digits")
 
 
 class ConfigError(ValueError):
@@ -29,6 +31,9 @@ class GeneratorConfig:
     shards: int = 4
     max_val: int = 99
     ops: Tuple[str, ...] = features.OPERATORS
+    # "value": operands uniform in [-max_val, max_val], as the reference draws them; "digits":
+    # each operand's digit count uniform first, then its value (short and long operands alike).
+    draw: str = "value"
     # 0: the next span after the newest one under the data root, so that each run trains on
     # fresh samples (continuous training); N: exactly span N (a re-run reuses it and the caches).
     span: int = 0
@@ -40,8 +45,10 @@ class DataConfig:
     train_buckets: int = 8
     eval_buckets: int = 1
     test_buckets: int = 1
-    # "curated": ImportSchemaGen from schema/schema.pbtxt; "infer": SchemaGen on this span.
+    # "curated": ImportSchemaGen from schema/<curated_schema>; "infer": SchemaGen on this span.
     schema: str = "curated"
+    # The curated schema's file under schema/: one per operand range.
+    curated_schema: str = schema_files.DEFAULT
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +95,14 @@ class ModelConfig:
     # "float32", or "mixed_bfloat16": bfloat16 compute, float32 weights (fast where the CPU
     # has AMX or AVX512-BF16).
     precision: str = "mixed_bfloat16"
+    # The digits of one place value share a position id in both operands and the result
+    # (Abacus embeddings); needs the result reversed, so that result position k is place k.
+    place_positions: bool = False
+    # Weight of the training-only loss on the carry into each result place (the Hints layer);
+    # 0: no Hints layer.
+    hint_weight: float = 0.0
+    # Each stack's blocks run this many times, the stack's input added again before each round.
+    loops: int = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,6 +158,17 @@ PROFILES: Dict[str, PipelineConfig] = {
         generator=GeneratorConfig(samples=300_000, shards=8),
         model=ModelConfig(train_steps=26_000, warmup_steps=300),
         eval=EvalConfig(min_exact_match=0.9),
+    ),
+    # The reference's range: operands up to 10,000, each operand's digit count drawn uniformly
+    # (docs/experiments.md), sized for at most 40 minutes on 2 cores (docs/benchmarks.md).
+    "seed": PipelineConfig(
+        generator=GeneratorConfig(samples=400_000, shards=8, max_val=10_000, draw="digits"),
+        data=DataConfig(train_buckets=18, eval_buckets=1, test_buckets=1,
+                        curated_schema="seed.pbtxt"),
+        # 22 encoder tokens hold `x=-10000,y=-10000:x*y:`; 11 result tokens `-100000000` + STP.
+        model=ModelConfig(width_enc=22, width_dec=11, train_steps=14_000, warmup_steps=300,
+                          place_positions=True, hint_weight=1.0),
+        eval=EvalConfig(min_exact_match=0.6, max_loss=0.5),
     ),
     # Seconds, not minutes: for tests and for trying the pipeline out.
     "tiny": PipelineConfig(
@@ -230,6 +256,7 @@ def validate_generator(g: GeneratorConfig) -> None:
     _require(len(g.ops) >= 1 and all(op in features.OPERATORS for op in g.ops), "generator.ops",
              ",".join(g.ops), f"each must be one of {' '.join(features.OPERATORS)}")
     _require(len(set(g.ops)) == len(g.ops), "generator.ops", ",".join(g.ops), "no repeats")
+    _require(g.draw in DRAWS, "generator.draw", g.draw, f"allowed values: {', '.join(DRAWS)}")
 
 
 def _validate(config: PipelineConfig) -> None:
@@ -240,11 +267,17 @@ def _validate(config: PipelineConfig) -> None:
                  getattr(d, key), "train and eval need at least 1 bucket, test at least 0")
     _require(d.schema in ("curated", "infer"), "data.schema", d.schema,
              "allowed values: curated, infer")
+    _require(d.curated_schema in schema_files.names(), "data.curated_schema", d.curated_schema,
+             f"allowed values (files in schema/): {', '.join(schema_files.names())}")
     for key in ("dim_batch", "dim_hidden", "dim_dense", "dim_heads", "dim_stacks",
                 "train_steps", "eval_steps"):
         _require(getattr(m, key) >= 1, f"model.{key}", getattr(m, key), "must be at least 1")
     _require(m.dim_hidden % m.dim_heads == 0, "model.dim_heads", m.dim_heads,
              f"must divide model.dim_hidden ({m.dim_hidden})")
+    _require(m.loops >= 1, "model.loops", m.loops, "must be at least 1")
+    _require(m.hint_weight >= 0, "model.hint_weight", m.hint_weight, "must be at least 0 (0: off)")
+    _require(not m.place_positions or m.reverse_result, "model.place_positions",
+             m.place_positions, "needs model.reverse_result=true (result position k is place k)")
     _require(m.warmup_steps >= 0, "model.warmup_steps", m.warmup_steps, "must be at least 0")
     _require(m.refine_steps >= 0, "model.refine_steps", m.refine_steps, "must be at least 0")
     _require(m.learning_rate > 0, "model.learning_rate", m.learning_rate, "must be positive")

@@ -18,6 +18,7 @@ DEC = "dec"
 TGT = "tgt"
 ENC_PROBLEM = "enc_problem"
 TGT_PROBLEM = "tgt_problem"
+HINTS = "hints"
 
 # The reference's fixed character vocabulary: SPC=0, SEP=1, STP=2.
 VOCAB = (" ", ":", "|", "x", "y", "=", ",", "+", "-", "*",

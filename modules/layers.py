@@ -2,7 +2,7 @@
 import tensorflow as tf
 import tf_keras
 
-from modules.features import SPC
+from modules.features import SEP, SPC, TOKEN_OF
 
 register = tf_keras.utils.register_keras_serializable(package="arith_tfx")
 _EPSILON = 1e-5
@@ -21,6 +21,28 @@ def window_mask(lens, width):
     """[B, width] bool, True on the valid (last lens[b]) positions of right-aligned rows."""
     lens = tf.cast(lens, tf.int32)
     return tf.range(width)[None, :] >= width - lens[:, None]
+
+
+_DIGITS = (TOKEN_OF["0"], TOKEN_OF["9"])
+_NUMBER_ENDS = (TOKEN_OF[","], SEP)
+
+
+def digit_places(tokens):
+    """int [B, W] encoder tokens -> int32 [B, W]: 1 + the place value of each digit (1 for
+    ones, 2 for tens, ...), counted from the end of its number (the next `,` or SEP to its
+    right), and 0 for every other token. The digits of one place then share a position id in
+    both operands and, through Embed, with the result position of that place (Abacus
+    embeddings, arXiv 2405.17399)."""
+    tokens = tf.cast(tokens, tf.int32)
+    width = tf.shape(tokens)[1]
+    ends = tf.logical_or(tf.equal(tokens, _NUMBER_ENDS[0]), tf.equal(tokens, _NUMBER_ENDS[1]))
+    # distance[b, i] = j - i for the nearest end j > i (or a large number if none).
+    index = tf.range(width)
+    gap = index[None, :] - index[:, None]  # [i, j]: j - i
+    candidates = tf.where(ends[:, None, :] & (gap > 0)[None], gap[None], width + 1)
+    distance = tf.reduce_min(candidates, axis=2)
+    is_digit = (tokens >= _DIGITS[0]) & (tokens <= _DIGITS[1]) & (distance <= width)
+    return tf.where(is_digit, distance, 0)
 
 
 def _gather_rows(values, idx):
@@ -146,11 +168,12 @@ class Embed(tf_keras.layers.Layer):
     the position tables start at 0.02; without it, both start at 0.02.
     """
 
-    def __init__(self, vocab_size, dim_hidden, width_enc, width_dec, scale_tokens=True, **kwargs):
+    def __init__(self, vocab_size, dim_hidden, width_enc, width_dec, scale_tokens=True,
+                 place_positions=False, **kwargs):
         super().__init__(**kwargs)
         self.vocab_size, self.dim_hidden = vocab_size, dim_hidden
         self.width_enc, self.width_dec = width_enc, width_dec
-        self.scale_tokens = scale_tokens
+        self.scale_tokens, self.place_positions = scale_tokens, place_positions
 
     def build(self, input_shape):
         normal = tf_keras.initializers.RandomNormal
@@ -162,6 +185,11 @@ class Embed(tf_keras.layers.Layer):
                                        initializer=normal(stddev=0.02))
         self.pos_dec = self.add_weight(name="pos_dec", shape=(self.width_dec, h),
                                        initializer=normal(stddev=0.02))
+        if self.place_positions:
+            # Row 0: no place (not a digit); row p + 1: place p (ones, tens, ...).
+            places = max(self.width_enc, self.width_dec) + 1
+            self.place = self.add_weight(name="place", shape=(places, h),
+                                         initializer=normal(stddev=0.02))
         super().build(input_shape)
 
     @without_autograph
@@ -176,13 +204,17 @@ class Embed(tf_keras.layers.Layer):
         y = tf.nn.embedding_lookup(self.emb, tokens)
         if self.scale_tokens:
             y *= self.dim_hidden**0.5
-        return tf.cast(y + pos, self.compute_dtype)
+        y += pos
+        if self.place_positions:
+            ids = digit_places(tokens) if stream == "enc" else tf.range(1, self.width_dec + 1)
+            y += tf.gather(self.place, ids)
+        return tf.cast(y, self.compute_dtype)
 
     def get_config(self):
         config = super().get_config()
         config.update(vocab_size=self.vocab_size, dim_hidden=self.dim_hidden,
                       width_enc=self.width_enc, width_dec=self.width_dec,
-                      scale_tokens=self.scale_tokens)
+                      scale_tokens=self.scale_tokens, place_positions=self.place_positions)
         return config
 
 
@@ -327,12 +359,17 @@ class Decoder(_Block):
 
 
 class _Stack(_Block):
-    def __init__(self, dim_stacks, dim_hidden, dim_heads, dim_dense, dropout=0.0, **kwargs):
+    """dim_stacks blocks, run `loops` times over with the stack's input added again before each
+    further round: depth without more weights."""
+
+    def __init__(self, dim_stacks, dim_hidden, dim_heads, dim_dense, dropout=0.0, loops=1,
+                 **kwargs):
         super().__init__(dim_hidden, dim_heads, dim_dense, dropout, **kwargs)
-        if dim_stacks < 1:
-            raise ValueError(f"{type(self).__name__}: dim_stacks must be at least 1, "
-                             f"received dim_stacks={dim_stacks!r}")
-        self.dim_stacks = dim_stacks
+        for key, value in (("dim_stacks", dim_stacks), ("loops", loops)):
+            if value < 1:
+                raise ValueError(f"{type(self).__name__}: {key} must be at least 1, "
+                                 f"received {key}={value!r}")
+        self.dim_stacks, self.loops = dim_stacks, loops
 
     def _blocks(self, cls, prefix):
         return [cls(self.dim_hidden, self.dim_heads, self.dim_dense, self.dropout,
@@ -340,7 +377,7 @@ class _Stack(_Block):
 
     def get_config(self):
         config = super().get_config()
-        config.update(dim_stacks=self.dim_stacks)
+        config.update(dim_stacks=self.dim_stacks, loops=self.loops)
         return config
 
 
@@ -357,9 +394,12 @@ class Encode(_Stack):
     def call(self, x, enc_len, training=None):
         """x: float [B, W, H] embedded window; enc_len: int [B] valid right-most tokens."""
         mask = window_mask(enc_len, tf.shape(x)[1])
-        for enc in self.encs:
-            x = enc(x, mask=mask, training=training)
-        return self.norm(x)
+        y = x
+        for round_index in range(self.loops):
+            y = y + x if round_index else y
+            for enc in self.encs:
+                y = enc(y, mask=mask, training=training)
+        return self.norm(y)
 
 
 @register
@@ -374,9 +414,12 @@ class Decode(_Stack):
     def call(self, x, ye, enc_len, training=None):
         """x: float [B, D, H]; ye: Encode output [B, W, H]; enc_len: int [B] -> [B, D, H]."""
         mask = window_mask(enc_len, tf.shape(ye)[1])
-        for dec in self.decs:
-            x = dec(x, ye, ctx_mask=mask, training=training)
-        return x
+        y = x
+        for round_index in range(self.loops):
+            y = y + x if round_index else y
+            for dec in self.decs:
+                y = dec(y, ye, ctx_mask=mask, training=training)
+        return y
 
 
 @register
@@ -401,4 +444,31 @@ class Debed(tf_keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(vocab_size=self.vocab_size)
+        return config
+
+
+@register
+class Hints(tf_keras.layers.Layer):
+    """Training-only head: predicts the carry into each result place (modules/hints.py) from
+    the decoder's states, so that the decoder learns to hold it; serving never reads it."""
+
+    def __init__(self, classes, **kwargs):
+        super().__init__(**kwargs)
+        if classes < 2:
+            raise ValueError(f"Hints: classes must be at least 2, received classes={classes!r}")
+        self.classes = classes
+
+    def build(self, input_shape):
+        self.norm = tf_keras.layers.LayerNormalization(epsilon=_EPSILON, name="norm")
+        self.dense = tf_keras.layers.Dense(self.classes, name="dense", dtype="float32")
+        super().build(input_shape)
+
+    @without_autograph
+    def call(self, x):
+        """x: float [B, D, H] -> carry logits [B, D, classes]."""
+        return self.dense(self.norm(x))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(classes=self.classes)
         return config

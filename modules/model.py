@@ -7,6 +7,10 @@ import tf_keras
 from modules import layers
 from modules.features import DEC, ENC, SPC, TGT, VOCAB
 
+# Classes of the Hints layer: carries 0 .. HINT_CLASSES - 1 (larger ones are clipped; a
+# product of two 9-digit operands carries at most 80 into a place).
+HINT_CLASSES = 96
+
 
 def pad_labels(tgt, width_dec):
     """Labels int64 [B, width_dec]: each ragged tgt row (result tokens, STP) padded with SPC."""
@@ -59,13 +63,22 @@ def decode(model, enc, width_dec, refine_steps, sequential=False):
 
 
 def for_serving(model, config):
-    """The model in float32: a copy with the same weights when it was trained in mixed
-    precision, so that serving and evaluation are exact and independent of the batch size."""
-    if config.precision == "float32":
+    """The model as served: result logits only (no training-only Hints output), in float32 (a
+    copy with the same weights when it was trained in mixed precision), so that serving and
+    evaluation are exact and independent of the batch size."""
+    if config.precision != "float32":
+        copy = build_model(dataclasses.replace(config, precision="float32"))
+        copy.set_weights(model.get_weights())
+        model = copy
+    return result_only(model)
+
+
+def result_only(model):
+    """The model without its training-only Hints output: the same layers and weights, so that
+    it saves (and a saved one restores into it) as a model that never had the head."""
+    if len(model.outputs) == 1:
         return model
-    serving = build_model(dataclasses.replace(config, precision="float32"))
-    serving.set_weights(model.get_weights())
-    return serving
+    return ArithModel(inputs=model.inputs, outputs=model.outputs[0], name=model.name)
 
 
 def learning_rate(config):
@@ -102,17 +115,24 @@ def build_model(config, rate=None):
     ye, enc_len, yd, _ = layers.Frames(c.dim_batch, c.width_enc, c.width_dec, c.context_drop,
                                        name="frames")(inputs[ENC], inputs[DEC], inputs[TGT])
     embed = layers.Embed(len(VOCAB), c.dim_hidden, c.width_enc, c.width_dec,
-                         scale_tokens=c.scale_tokens, name="embed")
+                         scale_tokens=c.scale_tokens, place_positions=c.place_positions,
+                         name="embed")
     stacks = dict(dim_stacks=c.dim_stacks, dim_hidden=c.dim_hidden, dim_heads=c.dim_heads,
-                  dim_dense=c.dim_dense, dropout=c.dropout)
+                  dim_dense=c.dim_dense, dropout=c.dropout, loops=c.loops)
     xe = layers.Encode(**stacks, name="encode")(embed(ye, stream="enc"), enc_len)
     xd = layers.Decode(**stacks, name="decode")(embed(yd, stream="dec"), xe, enc_len)
-    logits = layers.Debed(len(VOCAB), name="debed")(xd)
-    model = ArithModel(inputs=inputs, outputs=logits, name="arith")
+    outputs = [layers.Debed(len(VOCAB), name="debed")(xd)]
+    if c.hint_weight:
+        outputs.append(layers.Hints(HINT_CLASSES, name="hints")(xd))
+    model = ArithModel(inputs=inputs, outputs=outputs if c.hint_weight else outputs[0],
+                       name="arith")
     tf_keras.mixed_precision.set_global_policy("float32")
+    cross_entropy = tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    token_accuracy = tf_keras.metrics.SparseCategoricalAccuracy(name="token_accuracy")
     model.compile(
         optimizer=tf_keras.optimizers.Adam(learning_rate(c) if rate is None else rate,
                                            global_clipnorm=c.clip_norm or None),
-        loss=tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=[tf_keras.metrics.SparseCategoricalAccuracy(name="token_accuracy")])
+        loss=[cross_entropy, cross_entropy] if c.hint_weight else cross_entropy,
+        loss_weights=[1.0, c.hint_weight] if c.hint_weight else None,
+        metrics=[[token_accuracy], []] if c.hint_weight else [token_accuracy])
     return model

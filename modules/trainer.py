@@ -28,11 +28,13 @@ CHECKPOINTS = "checkpoints"
 # A base model is only warm-started from when these match: they shape the weights or change
 # what the weights mean.
 ARCHITECTURE = ("dim_batch", "dim_hidden", "dim_dense", "dim_heads", "dim_stacks", "width_enc",
-                "width_dec", "reverse_result", "scale_tokens", "enc_layout")
+                "width_dec", "reverse_result", "scale_tokens", "enc_layout", "place_positions",
+                "loops")
 
 
 def model_inputs(config: ModelConfig):
-    """Transformed batch -> ({enc, dec, tgt} ragged, labels [B, width_dec])."""
+    """Transformed batch -> ({enc, dec, tgt} ragged, labels [B, width_dec]), the labels
+    followed by the carries [B, width_dec] when the model has a Hints head."""
     def convert(batch):
         problems = tf.concat([batch[features.ENC_PROBLEM], batch[features.TGT_PROBLEM]], 0)
         check = tf.debugging.assert_equal(
@@ -42,7 +44,11 @@ def model_inputs(config: ModelConfig):
         with tf.control_dependencies([check]):
             inputs = {key: tf.RaggedTensor.from_sparse(batch[key])
                       for key in (features.ENC, features.DEC, features.TGT)}
-        return inputs, model_lib.pad_labels(inputs[features.TGT], config.width_dec)
+        labels = model_lib.pad_labels(inputs[features.TGT], config.width_dec)
+        if not config.hint_weight:
+            return inputs, labels
+        carries = tf.minimum(batch[features.HINTS], model_lib.HINT_CLASSES - 1)
+        return inputs, (labels, carries)
     return convert
 
 
@@ -74,7 +80,8 @@ def warm_start(model, config: ModelConfig, base_model: Optional[str]) -> str:
     if changed:
         return ("trained from scratch: the last pushed model's dimensions differ ("
                 + ", ".join(changed) + ")")
-    tf.train.Checkpoint(model=model).read(
+    # The saved model has no Hints head (modules/model.py, for_serving): the head starts anew.
+    tf.train.Checkpoint(model=model_lib.result_only(model)).read(
         os.path.join(base_model, "variables", "variables")
     ).expect_partial().assert_existing_objects_matched()
     return f"warm-started from the last pushed model ({base_model})"

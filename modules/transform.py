@@ -8,6 +8,8 @@ Outputs per example:
                                                     res reversed if reverse_result
   dec          tgt with some tokens blanked to SPC  int64, variable length (not at serving)
   tgt_problem  as enc_problem, for res              int64 (not at serving)
+  hints        the carry into each result place     int64 [width_dec] (not at serving;
+               (modules/hints.py)                   read only when model.hint_weight > 0)
 
 Blanking: serving starts from a fully blank result, so a `full_blank_fraction` of the
 examples are blanked completely. The others follow `blanking`:
@@ -23,7 +25,7 @@ from typing import Any, Dict
 
 import tensorflow as tf
 
-from modules import features, tokens
+from modules import features, hints, tokens
 
 _HASH_BUCKETS = 1 << 24
 # custom_config key of the generator's operand bound (the rest are ModelConfig fields).
@@ -143,5 +145,6 @@ def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> D
             features.DEC: blank(tgt, keys, float(custom_config["full_blank_fraction"]),
                                 custom_config.get("blanking", "random")).to_sparse(),
             features.TGT_PROBLEM: _problem(res_unknown, tgt.row_lengths(), width_dec),
+            features.HINTS: hints.carries(defs, op, width_dec),
         })
     return outputs

@@ -167,7 +167,7 @@ def _cmd_generate(args) -> int:
 
     generator = config_lib.GeneratorConfig(
         samples=args.samples, seed=args.seed, shards=args.shards, max_val=args.max_val,
-        ops=tuple(args.ops.split(",")),
+        ops=tuple(args.ops.split(",")), draw=args.draw,
         span=args.span or span_writer.next_span(os.path.abspath(args.out)))
     config_lib.validate_generator(generator)
     options = PipelineOptions(beam_args.local_beam_args(args.workers))
@@ -341,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="operands are uniform in [-max_val, max_val]")
     generate.add_argument("--ops", default=",".join(defaults.ops),
                           help="comma-separated subset of + - * (default: %(default)s)")
+    generate.add_argument("--draw", choices=config_lib.DRAWS, default=defaults.draw,
+                          help="operands uniform by value (default), or their digit count "
+                               "uniform first")
     generate.add_argument("--span", type=int, default=defaults.span,
                           help="span number (default: the next one under OUT)")
     generate.add_argument("--out", required=True, help="data root; shards go to OUT/span-N/")

@@ -51,7 +51,10 @@ def eval_config(config: EvalConfig) -> tfma.EvalConfig:
         # No label_key: the `evaluate` signature reads the labels from the examples itself.
         model_specs=[tfma.ModelSpec(signature_name=export.EVALUATE)],
         slicing_specs=[tfma.SlicingSpec()] + [
-            tfma.SlicingSpec(feature_keys=[key]) for key in SLICE_FEATURES],
+            tfma.SlicingSpec(feature_keys=[key]) for key in SLICE_FEATURES] + [
+            # Every operation by both operands' digit counts: the report's digit tables and
+            # the heat maps of `inspect --html` (pipeline/quality.py, by_digits).
+            tfma.SlicingSpec(feature_keys=list(SLICE_FEATURES))],
         metrics_specs=[tfma.MetricsSpec(metrics=[
             tfma.MetricConfig(class_name="ExampleCount"),
             _metric(metrics.ExactMatch, exact_match_gate),

@@ -19,7 +19,7 @@ from modules.trainer import MAX_VAL, MODEL_CONFIG, SOURCE_VERSION as TRAINER_SOU
 from pipeline import evaluation
 from pipeline.paths import Paths
 from pipeline.source_version import KEY as SOURCE_VERSION, file_version, source_version
-from schema import CURATED_SCHEMA
+import schema
 
 # Execution property of the Pusher: the version served when the pipeline was made.
 SERVED_VERSION = "served_version"
@@ -66,8 +66,9 @@ def data_components(config: PipelineConfig, paths: Paths) -> List:
     example_gen.add_upstream_node(generator)
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     if config.data.schema == "curated":
-        schema_gen = versioned(tfx.components.ImportSchemaGen(schema_file=CURATED_SCHEMA),
-                               file_version(CURATED_SCHEMA))
+        curated = schema.path(config.data.curated_schema)
+        schema_gen = versioned(tfx.components.ImportSchemaGen(schema_file=curated),
+                               file_version(curated))
     else:
         schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"])
     example_validator = tfx.components.ExampleValidator(

@@ -3,7 +3,7 @@
 No scripts, fonts, stylesheets or images are fetched: the page is one file that renders
 offline (TFDV's Facets view loads its code from the internet and is blank without it).
 Sections have stable ids: statistics, length-distributions, value-distributions, schema,
-anomalies.
+anomalies, model-quality (exact match heat maps per operation by the operands' digit counts).
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Iterable, List, Sequence, Tuple
 from pipeline import inspection as insp
 
 SECTION_IDS = ("statistics", "length-distributions", "value-distributions", "schema",
-               "anomalies")
+               "anomalies", "model-quality")
 
 STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; max-width: 72em; }
@@ -29,6 +29,7 @@ figcaption { font-size: 12px; color: #555; }
 svg text { font: 10px monospace; fill: #333; }
 svg rect.bar { fill: #4a79a8; }
 .ok { color: #2a7d2a; } .bad { color: #b22; }
+table.heatmap td { width: 4.2em; text-align: center; }
 """
 
 # Bar chart geometry (pixels).
@@ -205,12 +206,52 @@ def anomalies_section(inspection) -> List[str]:
     return out
 
 
+def heat(share: float) -> str:
+    """Cell colour: red at 0%, yellow at 50%, green at 100%."""
+    return f"hsl({120 * max(0.0, min(1.0, share)):.0f}, 70%, 78%)"
+
+
+def heat_map(operation: str, cells) -> str:
+    """One operation's exact match as a table: x's digit count down, y's across."""
+    xs = sorted({x for x, _ in cells})
+    ys = sorted({y for _, y in cells})
+    rows = []
+    for x in xs:
+        row = [f"<th>x: {x}</th>"]
+        for y in ys:
+            if (x, y) not in cells:
+                row.append('<td class="empty">-</td>')
+                continue
+            share, count = cells[(x, y)]
+            row.append(f'<td style="background: {heat(share)}" title="x {x} digits, y {y} '
+                       f'digits: {share:.1%} of {count} examples">{share:.1%}</td>')
+        rows.append("<tr>" + "".join(row) + "</tr>")
+    head = "<th>digits</th>" + "".join(f"<th>y: {y}</th>" for y in ys)
+    return (f'<figure><table class="heatmap" data-operation="{esc(operation)}">'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            f"<figcaption>x {esc(operation)} y and y {esc(operation)} x</figcaption></figure>")
+
+
+def quality_section(inspection) -> List[str]:
+    out = ['<section id="model-quality"><h2>Model quality</h2>']
+    if not inspection.quality:
+        out.append("<p>No model has been evaluated yet.</p></section>")
+        return out
+    out.append(f"<p>Exact match of the whole result on the held-out split, by the digit counts "
+               f"of the operands: {esc(insp.describe_artifact(inspection.artifacts.evaluation))}"
+               f".</p>")
+    out.append('<div class="charts">')
+    out += [heat_map(operation, cells) for operation, cells in inspection.quality.items()]
+    out.append("</div></section>")
+    return out
+
+
 def render(inspection) -> str:
     """The whole report of an `inspection.Inspection` as one self-contained HTML page."""
     title = f"arith-tfx inspect: {inspection.root}"
     body = (statistics_section(inspection) + length_section(inspection)
             + value_section(inspection) + schema_section(inspection)
-            + anomalies_section(inspection))
+            + anomalies_section(inspection) + quality_section(inspection))
     return "\n".join(
         ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
          f"<title>{esc(title)}</title>", f"<style>{STYLE}</style></head><body>",

@@ -19,7 +19,7 @@ import dataclasses
 import datetime
 import os
 import sys
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from pipeline.paths import Paths
 from pipeline.statistics_digest import FeatureDigest, digest
@@ -28,6 +28,7 @@ STATISTICS_TYPE = "ExampleStatistics"
 SCHEMA_TYPE = "Schema"
 ANOMALIES_TYPE = "ExampleAnomalies"
 EXAMPLES_TYPE = "Examples"
+EVALUATION_TYPE = "ModelEvaluation"
 STATS_FILE = "FeatureStats.pb"
 SCHEMA_FILE = "schema.pbtxt"
 
@@ -59,6 +60,8 @@ class Artifacts:
     anomalies: Optional[object]
     # The Examples the statistics were computed on: they carry the span.
     examples: Optional[object]
+    # The newest Evaluator output (None before any model was evaluated).
+    evaluation: Optional[object] = None
 
     @property
     def span(self) -> Optional[int]:
@@ -114,7 +117,8 @@ def latest_artifacts(metadata_path: str, root: Optional[str] = None) -> Artifact
         return store.to_tfx(artifact) if artifact is not None else None
 
     return Artifacts(statistics=to_tfx(statistics), schema=to_tfx(schema),
-                     anomalies=to_tfx(anomalies), examples=to_tfx(examples))
+                     anomalies=to_tfx(anomalies), examples=to_tfx(examples),
+                     evaluation=to_tfx(_first(store.artifacts(EVALUATION_TYPE))))
 
 
 # ---------------------------------------------------------------- everything, loaded
@@ -129,6 +133,10 @@ class Inspection:
     schema: Optional[object]  # tensorflow_metadata Schema
     # split -> Anomalies; None when no ExampleValidator has run on these statistics.
     anomalies: Optional[Dict[str, object]]
+    # The newest evaluation's exact match per operation and (x digits, y digits):
+    # (share, examples) per cell, as pipeline.quality.by_operands reads it; {} before any.
+    quality: Dict[str, Dict[Tuple[int, int], Tuple[float, int]]] = dataclasses.field(
+        default_factory=dict)
 
     @property
     def splits(self) -> List[str]:
@@ -172,8 +180,12 @@ def load(root: str) -> Inspection:
     if artifacts.schema is not None:
         schema = tfdv.load_schema_text(os.path.join(artifacts.schema.uri, SCHEMA_FILE))
     anomalies = anomaly_reader.read(artifacts.anomalies) if artifacts.anomalies else None
+    cells = {}
+    if artifacts.evaluation is not None:
+        from pipeline import quality
+        cells = quality.by_operands(artifacts.evaluation.uri)
     return Inspection(root=root, artifacts=artifacts, statistics=statistics, schema=schema,
-                      anomalies=anomalies)
+                      anomalies=anomalies, quality=cells)
 
 
 # ---------------------------------------------------------------- words
@@ -337,6 +349,15 @@ def format_summary(inspection: Inspection) -> str:
         lines.append("  not validated yet")
     else:
         lines += ["  " + line for line in inspection.anomaly_lines()] or ["  no anomalies"]
+    lines += ["", "Model quality"]
+    if not inspection.quality:
+        lines.append("  no model evaluated yet")
+    else:
+        from pipeline import quality
+        lines.append(f"  exact match by digits of the longer operand, "
+                     f"{describe_artifact(a.evaluation)}")
+        lines += ["  " + line for line in quality.digit_table(
+            {"": quality.longer_operand(inspection.quality)})]
     return "\n".join(lines) + "\n"
 
 

@@ -78,6 +78,7 @@ def build(root: str, run_id: str, results: List, config: PipelineConfig, log_pat
         report["loss"] = {
             "model": quality.measured(evaluation.uri, "loss").get(quality.OVERALL),
             "ceiling": config.eval.max_loss}
+        report["exact_match_by_digits"] = quality.by_digits(evaluation.uri)
     push = _output(store, executions.get("Pusher"), "pushed_model")
     if push is not None:
         reused = any(r.node == "Pusher" and r.state == "cached" for r in results)
@@ -149,6 +150,10 @@ def table(report: dict) -> str:
     loss = report.get("loss")
     if loss and loss["model"] is not None:
         lines.append(f"  loss per token   {loss['model']:.3f}  (ceiling {loss['ceiling']:g})")
+    if report.get("exact_match_by_digits"):
+        lines.append("  exact match by digits of the longer operand")
+        lines.extend("  " + line
+                     for line in quality.digit_table({"": report["exact_match_by_digits"]}))
     return "\n".join(lines)
 
 

@@ -27,6 +27,7 @@ class Version(NamedTuple):
     number: int
     pushed_at: str
     exact_match: Dict[str, float]
+    by_digits: Dict[str, Dict[int, float]]  # per operation and digits of the longer operand
     span: Optional[int]
     seed: Optional[int]
     republished: Optional[int]  # the version a rollback copied
@@ -58,13 +59,14 @@ def _describe(store: Store, number: int, push) -> Version:
     while original:  # a rollback (of a rollback ...): quality is that of the first push
         execution = store.producer(original[0])
         original = store.inputs(execution).get("pushed_model")
-    shares = {}
+    shares, by_digits = {}, {}
     for blessing in store.inputs(execution).get("model_blessing", []):
         evaluation = store.outputs(store.producer(blessing)).get("evaluation", [])
         if evaluation:
             shares = quality.exact_match(evaluation[0].uri)
+            by_digits = quality.by_digits(evaluation[0].uri)
     data = lineage.training_data(store, lineage.pushed_from(store, push))
-    return Version(number, when.strftime("%Y-%m-%d %H:%M:%S"), shares,
+    return Version(number, when.strftime("%Y-%m-%d %H:%M:%S"), shares, by_digits,
                    value(data.examples, "span"),
                    value(data.samples, "seed") if data.samples is not None else None,
                    int(republished) if republished is not None else None)
@@ -82,7 +84,7 @@ def listing(root: str) -> List[Version]:
         else:
             stamp = os.path.getmtime(os.path.join(paths.serving_dir, str(number)))
             found.append(Version(number, datetime.datetime.fromtimestamp(stamp).strftime(
-                "%Y-%m-%d %H:%M:%S"), {}, None, None, None))
+                "%Y-%m-%d %H:%M:%S"), {}, {}, None, None, None))
     return found
 
 
@@ -110,6 +112,10 @@ def show(root: str, keep: Optional[int]) -> int:
               f"{item.span if item.span is not None else '?':>4}  "
               f"{item.seed if item.seed is not None else '?':>6}"
               f"{'  (' + ', '.join(notes) + ')' if notes else ''}")
+    tables = {str(item.number): item.by_digits for item in found if item.by_digits}
+    if tables:
+        print("\nexact match by operation and digits of the longer operand (test split)")
+        print("\n".join(quality.digit_table(tables)))
     return 0
 
 

@@ -85,12 +85,15 @@ def _metrics(output: str):
 
 
 def _slices(drawn):
-    """Example indices of every slice of the eval config: overall and one per feature value."""
+    """Example indices of every slice of the eval config: overall, one per feature value, and
+    one per combination of the three features' values."""
     members = defaultdict(list)
     for index, sample in enumerate(drawn):
         members[()].append(index)
         for key in evaluation.SLICE_FEATURES:
             members[((key, getattr(sample, key)),)].append(index)
+        members[tuple((key, getattr(sample, key)) for key in evaluation.SLICE_FEATURES)].append(
+            index)
     return members
 
 
@@ -110,7 +113,9 @@ def test_metrics_per_slice_are_the_means_of_the_signature_outputs(model_dir, dat
     found = _metrics(output)
 
     slices = _slices(drawn)
-    assert len(slices) == 1 + 3 + 2 + 2, sorted(slices)  # overall, operators, 1-2 digits each
+    crossed = {(s.operation, s.x_digits, s.y_digits) for s in drawn}
+    # overall, operators, 1-2 digits each, and every combination present in the data
+    assert len(slices) == 1 + 3 + 2 + 2 + len(crossed) and len(crossed) > 3, sorted(slices)
     weights = np.array([sample.x_digits for sample in drawn], np.float64)
     assert direct[metrics.TOKEN_ACCURACY].mean() > 0  # so the comparison below means something
     for slice_key, members in slices.items():
@@ -125,6 +130,39 @@ def test_metrics_per_slice_are_the_means_of_the_signature_outputs(model_dir, dat
             if score != metrics.LOSS:
                 assert 0.0 <= measured <= 1.0, (slice_key, score, measured)
         assert found[(slice_key, "", metrics.LOSS, False, False)] > 0, slice_key
+
+
+def _by_digits_directly(drawn, exact):
+    """Exact match per operation and digit count of the longer operand, without TFMA."""
+    cells = defaultdict(list)
+    for sample, right in zip(drawn, exact):
+        cells[(features.OPERATORS[sample.operation], max(sample.x_digits, sample.y_digits))].append(
+            right)
+    found = defaultdict(dict)
+    for (operation, digits), values in sorted(cells.items()):
+        found[operation][digits] = float(np.mean(values))
+    return dict(found)
+
+
+def test_the_report_reads_exact_match_per_operation_and_digits(model_dir, data, direct,
+                                                               loss_ceiling, tmp_path):
+    """pipeline.quality's tables, of one model and of a candidate beside its baseline, equal the
+    per-example outputs grouped by operation and the longer operand's digit count."""
+    from pipeline import quality
+    data_path, drawn = data
+    expected = _by_digits_directly(drawn, direct[metrics.EXACT_MATCH])
+    assert set(expected["+"]) == {1, 2}  # both digit counts, so the merge is tested
+    for with_baseline, models in ((False, ("candidate",)), (True, ("candidate", "baseline"))):
+        output = str(tmp_path / f"digits-{with_baseline}")
+        _analyze(evaluation.eval_config(EvalConfig(max_loss=loss_ceiling, min_exact_match=0.0)),
+                 model_dir, data_path, output, with_baseline=with_baseline)
+        for model in models:
+            found = quality.by_digits(output, model)
+            assert found.keys() == expected.keys(), (model, found)
+            for operation, row in expected.items():
+                assert found[operation] == pytest.approx(row, abs=1e-5), (model, operation)
+        cells = quality.by_operands(output)
+        assert sum(count for row in cells.values() for _, count in row.values()) == len(drawn)
 
 
 def test_candidate_no_worse_than_its_baseline_is_blessed(model_dir, data, loss_ceiling,

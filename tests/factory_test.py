@@ -27,6 +27,9 @@ def test_a_training_setting_reaches_the_trainer_only(tmp_path):
 @pytest.mark.parametrize("setting,changed", [
     ("model.width_enc=25", {"Transform", "Trainer"}),
     ("generator.seed=2", {"SampleGenerator"}),
+    ("generator.draw=digits", {"SampleGenerator"}),
+    ("data.curated_schema=seed.pbtxt", {"ImportSchemaGen"}),
+    ("model.hint_weight=0.5", {"Trainer"}),
     ("eval.min_exact_match=0.5", {"Evaluator"}),
     ("eval.max_loss=1.0", {"Evaluator"}),
     ("eval.min_canary_accuracy=0.5", {"ServingCheck"}),
@@ -53,6 +56,13 @@ def test_the_configured_span_is_the_one_ingested(tmp_path):
     range_config = parameters["ImportExampleGen"]["range_config"]
     assert '\\"start_span_number\\": 7' in range_config and \
         '\\"end_span_number\\": 7' in range_config, range_config
+
+
+def test_a_profile_gates_its_data_with_its_own_curated_schema(tmp_path):
+    for name, schema_file in (("default", "schema.pbtxt"), ("seed", "seed.pbtxt")):
+        _, parameters = _parameters(config.profile(name), tmp_path)
+        assert f'/schema/{schema_file}"' in parameters["ImportSchemaGen"]["schema_file"], \
+            parameters["ImportSchemaGen"]["schema_file"]
 
 
 def test_no_cache_turns_caching_off_for_every_component(tmp_path):

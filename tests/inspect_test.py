@@ -186,12 +186,26 @@ def test_chromium_is_found_on_path_under_any_of_its_names(tmp_path):
         assert chromium_or_skip(str(tmp_path), {"CI": "true"}) == str(browser)
 
 
+def test_heat_maps_colour_each_cell_by_its_exact_match():
+    cells = {(1, 1): (1.0, 40), (1, 2): (0.5, 10), (2, 1): (0.0, 12)}
+    table = html_report.heat_map("*", cells)
+    assert table.count("<tr>") == 3 and table.count("<td") == 4  # a header row, 2x2 cells
+    assert 'style="background: hsl(120, 70%, 78%)" title="x 1 digits, y 1 digits: 100.0% of ' \
+           '40 examples">100.0%</td>' in table
+    assert "hsl(60, 70%, 78%)" in table and "hsl(0, 70%, 78%)" in table
+    assert '<td class="empty">-</td>' in table  # (2, 2) was not evaluated
+    assert "<figcaption>x * y and y * x</figcaption>" in table
+
+
 @pytest.mark.e2e
-def test_html_report_is_self_contained_and_renders_in_chromium(data_run, tmp_path, capsys):
+def test_html_report_is_self_contained_and_renders_in_chromium(push_run, tmp_path, capsys):
+    """On a root whose model was evaluated: the data sections and the model's heat maps."""
+    from pipeline import quality
     report = tmp_path / "report" / "inspect.html"
-    assert inspection.main(data_run.root, str(report)) == inspection.EXIT_CLEAN
+    assert inspection.main(push_run.root, str(report)) == inspection.EXIT_CLEAN
     out = capsys.readouterr().out
     assert "no anomalies" in out and str(report) in out
+    assert "  exact match by digits of the longer operand, ModelEvaluation #" in out
     page = report.read_text(encoding="utf-8")
 
     # Nothing is fetched: no scripts, stylesheets, fonts or remote src/href at all.
@@ -228,6 +242,15 @@ def test_html_report_is_self_contained_and_renders_in_chromium(data_run, tmp_pat
         assert f"<td>{key}</td>" in sections["statistics"]
         assert f"<td>{key}</td>" in sections["schema"]
     assert "No anomalies." in sections["anomalies"]
+
+    evaluation = inspection.latest_artifacts(push_run.metadata_path).evaluation
+    cells = quality.by_operands(evaluation.uri)
+    maps = re.findall(r'<table class="heatmap" data-operation="(.)">(.*?)</table>',
+                      sections["model-quality"], re.S)
+    assert [operation for operation, _ in maps] == list(features.OPERATORS)
+    for operation, table in maps:
+        (share, count), = cells[operation].values()  # the tiny profile: one-digit operands
+        assert f"of {count} examples\">{share:.1%}</td>" in table, table
 
 
 @pytest.mark.e2e

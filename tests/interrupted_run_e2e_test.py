@@ -204,5 +204,12 @@ def _assert_the_report_is_complete(stdout):
     assert any(line.startswith("    this model ") and line.count("%") == 4 for line in lines)
     assert any(line.startswith("    floor ") for line in lines), stdout
     assert 0 < report["loss"]["model"] <= tiny.eval.max_loss, report["loss"]
+    # Exact match per operation and digit count of the longer operand (one digit: tiny).
+    by_digits = report["exact_match_by_digits"]
+    assert list(by_digits) == list(features.OPERATORS) and all(
+        list(row) == ["1"] and 0 <= row["1"] <= 1 for row in by_digits.values()), by_digits
+    table = lines.index("  exact match by digits of the longer operand")
+    assert lines[table + 1].split() == ["op", "1"], lines[table + 1]
+    assert [line.split()[0] for line in lines[table + 2:table + 5]] == list(features.OPERATORS)
     assert f"  loss per token   {report['loss']['model']:.3f}  (ceiling " \
            f"{tiny.eval.max_loss:g})" in lines, stdout

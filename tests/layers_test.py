@@ -172,13 +172,16 @@ def test_attention_with_no_valid_key_only_keeps_the_residual():
 @pytest.mark.parametrize("layer", [
     layers.Frames(dim_batch=3, width_enc=17, width_dec=5, context_drop=0.25, seed=7, name="f"),
     layers.Embed(vocab_size=21, dim_hidden=12, width_enc=17, width_dec=5),
+    layers.Embed(vocab_size=21, dim_hidden=12, width_enc=17, width_dec=5, place_positions=True),
     layers.Attention(dim_hidden=12, dim_heads=3, dropout=0.1),
     layers.Conclusion(dim_hidden=12, dim_dense=24, dropout=0.2),
     layers.Encoder(dim_hidden=12, dim_heads=3, dim_dense=24, dropout=0.1),
     layers.Decoder(dim_hidden=12, dim_heads=3, dim_dense=24, dropout=0.1),
     layers.Encode(dim_stacks=3, dim_hidden=12, dim_heads=3, dim_dense=24, dropout=0.1),
     layers.Decode(dim_stacks=3, dim_hidden=12, dim_heads=3, dim_dense=24, dropout=0.1),
+    layers.Decode(dim_stacks=1, dim_hidden=12, dim_heads=3, dim_dense=24, loops=3),
     layers.Debed(vocab_size=21),
+    layers.Hints(classes=96),
 ], ids=lambda layer: type(layer).__name__)
 def test_get_config_round_trips(layer):
     config = layer.get_config()
@@ -189,7 +192,49 @@ def test_get_config_round_trips(layer):
     assert restored.get_config() == config
 
 
+def test_digit_places_count_from_the_end_of_each_number():
+    windows = [pad_left(tok("x=  -5,y=1234:y*x:"), 20), pad_left(tok("y=12,x=3:x+y:"), 20)]
+    places = layers.digit_places(tf.constant(windows)).numpy().tolist()
+    shown = ["".join(str(p) if p else "." for p in row) for row in places]
+    # 1 + the place (ones, tens, ...) of each digit, 0 elsewhere (signs and SPC included).
+    assert shown == ["." * 7 + "1" + "..." + "4321" + "." * 5,
+                     "." * 9 + "21" + "..." + "1" + "." * 5]
+
+
+def test_place_positions_tie_result_position_k_to_the_digits_of_place_k():
+    embed = layers.Embed(vocab_size=20, dim_hidden=8, width_enc=8, width_dec=4,
+                         scale_tokens=False, place_positions=True)
+    enc = tf.constant([pad_left(tok("x=7,y=5:"), 8)])
+    embedded = embed(enc, stream="enc")
+    dec = embed(tf.zeros([1, 4], tf.int64), stream="dec")
+    ones = embed.place[1].numpy()
+    # The ones digits (7 and 5) and result position 0 all carry the ones' place vector.
+    for vector, token, position in ((embedded[0, 2], tok("7")[0], 2),
+                                    (embedded[0, 6], tok("5")[0], 6)):
+        np.testing.assert_allclose(vector.numpy(), embed.emb[token].numpy()
+                                   + embed.pos_enc[position].numpy() + ones, atol=1e-6)
+    np.testing.assert_allclose(dec[0, 0].numpy(), embed.emb[SPC].numpy()
+                               + embed.pos_dec[0].numpy() + ones, atol=1e-6)
+
+
+def test_loops_run_the_same_blocks_again_on_the_input_added_back():
+    once = layers.Decode(dim_stacks=1, dim_hidden=8, dim_heads=2, dim_dense=16, loops=1)
+    twice = layers.Decode(dim_stacks=1, dim_hidden=8, dim_heads=2, dim_dense=16, loops=2)
+    x, ye = tf.random.normal([2, 3, 8], seed=1), tf.random.normal([2, 5, 8], seed=2)
+    lens = tf.constant([5, 2], tf.int64)
+    first = once(x, ye, lens)
+    twice(x, ye, lens)
+    twice.set_weights(once.get_weights())  # the same weights: a loop adds none
+    assert len(twice.weights) == len(once.weights)
+    expected = once.decs[0](first + x, ye, ctx_mask=layers.window_mask(lens, 5))
+    np.testing.assert_allclose(twice(x, ye, lens).numpy(), expected.numpy(), atol=1e-5)
+
+
 def test_settings_errors_name_the_values():
+    with pytest.raises(ValueError, match="loops=0"):
+        layers.Encode(dim_stacks=1, dim_hidden=8, dim_heads=2, dim_dense=16, loops=0)
+    with pytest.raises(ValueError, match="classes=1"):
+        layers.Hints(classes=1)
     with pytest.raises(ValueError, match="dim_heads=3.*dim_hidden=16"):
         layers.Attention(16, 3)
     with pytest.raises(ValueError, match="context_drop=1.5"):

@@ -98,3 +98,26 @@ def test_a_mixed_precision_model_is_served_in_float32():
     np.testing.assert_allclose(served(inputs, training=False).numpy(),
                                mixed(inputs, training=False).numpy(), atol=0.1)
     assert arith.for_serving(served, CONFIG) is served
+
+
+def test_a_model_with_hints_trains_both_heads_and_serves_the_result_alone():
+    import dataclasses
+    from modules import hints
+    config = dataclasses.replace(CONFIG, hint_weight=0.5, place_positions=True,
+                                 reverse_result=True, context_drop=1.0,
+                                 precision="mixed_bfloat16")
+    model = arith.build_model(config)
+    x = features(SAMPLES)
+    labels = arith.pad_labels(x[TGT], config.width_dec)
+    carries = hints.carries(tf.constant([d for d, _, _ in SAMPLES]),
+                            tf.constant([o for _, o, _ in SAMPLES]), config.width_dec)
+    assert [output.shape[-1] for output in model.outputs] == [20, arith.HINT_CLASSES]
+    history = model.fit(x, (labels, carries), batch_size=4, epochs=3, verbose=0).history
+    # The total loss is the result's plus half the hints'.
+    assert history["loss"][-1] == pytest.approx(
+        history["debed_loss"][-1] + 0.5 * history["hints_loss"][-1], rel=1e-4)
+    served = arith.for_serving(model, config)
+    assert len(served.outputs) == 1 and "hints" not in [layer.name for layer in served.layers]
+    inputs = arith.serving_inputs(x[ENC])
+    np.testing.assert_allclose(served(inputs, training=False).numpy(),
+                               model(inputs, training=False)[0].numpy(), atol=0.1)

@@ -183,8 +183,22 @@ def test_rollback_serves_an_earlier_model_and_the_next_run_starts_from_it(push_r
 
     listing = _cli("versions", "--root", push_run.root)
     assert listing.returncode == 0, listing.stderr
-    rows = {line.split()[0]: line for line in listing.stdout.splitlines()[1:]}
+    table, digits = listing.stdout.split("\n\n")
+    rows = {line.split()[0]: line for line in table.splitlines()[1:]}
     assert list(rows) == [str(first), str(second), str(third)], listing.stdout
+    # Then exact match by operation and digit count: a row per operation of each version, the
+    # rollback's those of the model it republished.
+    digit_lines = digits.splitlines()
+    assert digit_lines[0] == "exact match by operation and digits of the longer operand " \
+                             "(test split)" and digit_lines[1].split() == ["op", "1"], digits
+    blocks = {}
+    for index, version in enumerate((first, second, third)):
+        block = digit_lines[2 + 3 * index:5 + 3 * index]
+        assert block[0].split()[:2] == [str(version), "+"], digits
+        assert [line.split()[0] for line in block[1:]] == ["-", "*"], digits
+        blocks[version] = [line.split()[-1] for line in block]
+        assert all(share.endswith("%") for share in blocks[version]), digits
+    assert len(digit_lines) == 2 + 9 and blocks[third] == blocks[first], digits
     assert rows[str(third)].endswith(f"(rollback to {first}, served)"), listing.stdout
     # Quality, span and seed of the model it republished.
     assert "%" in rows[str(first)], listing.stdout

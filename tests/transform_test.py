@@ -138,3 +138,13 @@ def test_aligned_encoder_inputs_have_one_length(tmp_path):
     assert list(outputs[1][features.ENC]) == _ids("x=  0,y=  3") + [features.SEP] + _ids(
         "x*y") + [features.SEP]
     assert len(outputs[0][features.ENC]) == len(outputs[1][features.ENC]) == 16
+
+
+def test_hints_hold_the_carry_into_each_place(tmp_path):
+    rows = [_row("x=-12,y=24", "y+x", "12"),    # 24 - 12: no borrow
+            _row("x=57,y=68", "x+y", "125"),    # 7 + 8 carries 1, 5 + 6 + 1 carries 1
+            _row("x=-99,y=99", "x*y", "-9801"),  # columns 81, 162, 81 carry 8, 17, 9
+            _row("x=30,y=4", "x-y", "26")]      # 0 - 4 borrows 1
+    outputs = _transform(rows, TRAINING_SPEC, tmp_dir=str(tmp_path))
+    assert [list(out[features.HINTS]) for out in outputs] == [
+        [0, 0, 0, 0, 0], [0, 1, 1, 0, 0], [0, 8, 17, 9, 0], [0, 1, 0, 0, 0]]

@@ -19,6 +19,7 @@ def config_from(exec_properties: Dict[str, Any]) -> GeneratorConfig:
         samples=int(exec_properties[spec.SAMPLES]), seed=int(exec_properties[spec.SEED]),
         shards=int(exec_properties[spec.SHARDS]), max_val=int(exec_properties[spec.MAX_VAL]),
         ops=tuple(op for op in str(exec_properties[spec.OPS]).split(",") if op),
+        draw=str(exec_properties[spec.DRAW]),
         span=int(exec_properties[spec.SPAN]))
     validate_generator(config)
     return config
@@ -43,7 +44,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         out = artifact_utils.get_single_instance(output_dict[spec.SAMPLES_OUT])
         fields = {"span": config.span, "seed": config.seed, "num_samples": config.samples,
                   "num_shards": config.shards, "max_val": config.max_val,
-                  "ops": ",".join(config.ops),
+                  "ops": ",".join(config.ops), "draw": config.draw,
                   "data_dir": span_writer.span_dir(data_root, config.span)}
         for key in properties.INT_FIELDS:
             out.set_int_custom_property(key, fields[key])

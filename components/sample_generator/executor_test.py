@@ -66,7 +66,7 @@ def test_existing_span_is_reused_or_refused(tmp_path):
 
 def _exec_properties(**changes):
     properties = {spec.DATA_ROOT: "", spec.SAMPLES: 50, spec.SEED: 3, spec.SHARDS: 2,
-                  spec.MAX_VAL: 9, spec.OPS: "+,-", spec.SPAN: 2}
+                  spec.MAX_VAL: 9, spec.OPS: "+,-", spec.DRAW: "digits", spec.SPAN: 2}
     properties.update(changes)
     return properties
 
@@ -81,9 +81,10 @@ def test_executor_writes_span_and_records_it_on_the_artifact(tmp_path):
     assert [output.get_int_custom_property(key) for key in ("span", "seed", "num_samples")] == [
         2, 3, 50]
     assert output.get_string_custom_property("ops") == "+,-"
+    assert output.get_string_custom_property("draw") == "digits"
     assert output.get_string_custom_property("data_dir") == os.path.join(data_root, "span-2")
     manifest = json.load(open(os.path.join(output.uri, span_writer.MANIFEST)))
-    assert manifest["parameters"]["seed"] == 3
+    assert (manifest["parameters"]["seed"], manifest["parameters"]["draw"]) == (3, "digits")
     assert len(manifest["files"]) == 2
 
 
@@ -92,6 +93,7 @@ def test_executor_writes_span_and_records_it_on_the_artifact(tmp_path):
     (spec.SHARDS, 0, "generator.shards=0"),
     (spec.MAX_VAL, 0, "generator.max_val=0"),
     (spec.OPS, "+,/", "generator.ops"),
+    (spec.DRAW, "log", "generator.draw='log' is invalid: allowed values: value, digits"),
 ])
 def test_executor_rejects_bad_parameters_before_writing(tmp_path, key, value, message):
     output = spec.ArithmeticSamples()

@@ -1,10 +1,11 @@
 """The sample grammar: deterministic arithmetic samples as serialized tf.Examples."""
-from typing import Iterator, List, NamedTuple, Sequence
+from typing import Iterator, List, NamedTuple, Sequence, Tuple
 
 import numpy as np
 from tensorflow.core.example import example_pb2
 
 from modules import features
+from modules.config import DRAWS
 
 
 class Sample(NamedTuple):
@@ -31,10 +32,41 @@ def shard_rng(seed: int, shard: int, span: int = 0) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, span, shard]))
 
 
-def generate(count: int, max_val: int, ops: Sequence[str], rng: np.random.Generator) -> List[Sample]:
-    """Draws `count` samples: operands uniform in [-max_val, max_val], operators uniform in ops."""
-    xs = rng.integers(-max_val, max_val + 1, size=count).tolist()
-    ys = rng.integers(-max_val, max_val + 1, size=count).tolist()
+def digit_buckets(max_val: int) -> List[Tuple[int, int]]:
+    """Magnitude ranges of equal weight for the "digits" draw: [0, 9], [10, 99], ... up to
+    max_val. The last one also takes max_val itself when it is a power of ten (10,000 joins
+    [1000, 9999]), so that no bucket holds a single value."""
+    top = len(str(max(max_val - 1, 1)))
+    return [(0 if d == 1 else 10 ** (d - 1), max_val if d == top else 10 ** d - 1)
+            for d in range(1, top + 1)]
+
+
+def _operands(count: int, max_val: int, draw: str, rng: np.random.Generator) -> List[int]:
+    if draw == "value":
+        return rng.integers(-max_val, max_val + 1, size=count).tolist()
+    if draw != "digits":
+        raise ValueError(f"draw must be one of {DRAWS}, received {draw!r}")
+    buckets = np.array(digit_buckets(max_val))
+    low, high = buckets[rng.integers(0, len(buckets), size=count)].T
+    magnitudes = rng.integers(low, high + 1)
+    signs = rng.integers(0, 2, size=count) * 2 - 1
+    return (magnitudes * signs).tolist()
+
+
+def generate(count: int, max_val: int, ops: Sequence[str], rng: np.random.Generator,
+             draw: str = "value") -> List[Sample]:
+    """Draws `count` samples: operands in [-max_val, max_val] as `draw` says, operators uniform
+    in ops."""
+    xs = _operands(count, max_val, draw, rng)
+    ys = _operands(count, max_val, draw, rng)
+    return compose(xs, ys, ops, rng)
+
+
+def compose(xs: Sequence[int], ys: Sequence[int], ops: Sequence[str],
+            rng: np.random.Generator) -> List[Sample]:
+    """Samples of the given operands: operators uniform in ops, both orders of the definitions
+    and of the operation equally likely."""
+    count = len(xs)
     operators = rng.integers(0, len(ops), size=count).tolist()
     x_defined_first = rng.integers(0, 2, size=count).tolist()
     x_operand_first = rng.integers(0, 2, size=count).tolist()
@@ -70,6 +102,6 @@ def to_example(sample: Sample) -> bytes:
 
 
 def shard_examples(seed: int, span: int, shard: int, count: int, max_val: int,
-                   ops: Sequence[str]) -> Iterator[bytes]:
-    for sample in generate(count, max_val, ops, shard_rng(seed, shard, span)):
+                   ops: Sequence[str], draw: str = "value") -> Iterator[bytes]:
+    for sample in generate(count, max_val, ops, shard_rng(seed, shard, span), draw):
         yield to_example(sample)

@@ -1,6 +1,7 @@
 """Unit tests of the sample grammar and its tf.Example encoding."""
 import re
 
+import pytest
 from tensorflow.core.example import example_pb2
 
 from components.sample_generator import samples
@@ -69,3 +70,31 @@ def test_every_generated_character_is_in_the_vocabulary():
     assert used <= set(features.TOKEN_OF) - {features.VOCAB[features.SPC],
                                              features.VOCAB[features.SEP],
                                              features.VOCAB[features.STP]}
+
+
+def test_digit_buckets_cover_the_range_without_a_bucket_of_one_value():
+    assert samples.digit_buckets(9) == [(0, 9)]
+    assert samples.digit_buckets(99) == [(0, 9), (10, 99)]
+    assert samples.digit_buckets(10000) == [(0, 9), (10, 99), (100, 999), (1000, 10000)]
+    assert samples.digit_buckets(12345) == [(0, 9), (10, 99), (100, 999), (1000, 9999),
+                                            (10000, 12345)]
+
+
+def test_digits_draw_makes_each_digit_count_equally_likely_within_the_range():
+    drawn = samples.generate(8000, 10000, ("+", "-", "*"), samples.shard_rng(4, 0), "digits")
+    operands = [value for sample in drawn for value in _operands(sample)[1:]]
+    assert max(abs(value) for value in operands) <= 10000
+    buckets = samples.digit_buckets(10000)
+    counts = [sum(1 for value in operands if low <= abs(value) <= high) for low, high in buckets]
+    # 16,000 operands, a quarter per bucket: each share within 2 points of 25%.
+    assert sum(counts) == len(operands)
+    assert all(abs(count / len(operands) - 0.25) < 0.02 for count in counts), counts
+    assert {value < 0 for value in operands} == {True, False}
+    value_drawn = samples.generate(8000, 10000, ("+",), samples.shard_rng(4, 0), "value")
+    short = sum(1 for s in value_drawn for v in _operands(s)[1:] if abs(v) < 1000)
+    assert short / 16000 < 0.15  # by value, nine in ten operands have four digits
+
+
+def test_an_unknown_draw_is_refused_by_name():
+    with pytest.raises(ValueError, match="draw must be one of .*received 'log'"):
+        samples.generate(10, 99, ("+",), samples.shard_rng(1, 0), "log")

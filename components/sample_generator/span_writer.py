@@ -68,7 +68,13 @@ def shard_plan(total: int, shards: int) -> List[Tuple[int, int]]:
 def parameters(config: GeneratorConfig) -> Dict:
     """What determines a span's bytes; stored in its manifest and on the output artifact."""
     return {"samples": config.samples, "seed": config.seed, "shards": config.shards,
-            "max_val": config.max_val, "ops": list(config.ops), "span": config.span}
+            "max_val": config.max_val, "ops": list(config.ops), "draw": config.draw,
+            "span": config.span}
+
+
+def _as_written(stored: Dict) -> Dict:
+    """A manifest's parameters; spans written before `draw` existed were all drawn by value."""
+    return {"draw": "value", **stored} if stored else stored
 
 
 class _WriteShard(beam.DoFn):
@@ -84,8 +90,8 @@ class _WriteShard(beam.DoFn):
         path = os.path.join(self._out_dir, shard_name(index, self._config.shards))
         with tf.io.TFRecordWriter(path, options="GZIP") as writer:
             for example in samples.shard_examples(self._config.seed, self._config.span, index,
-                                                  count,
-                                                  self._config.max_val, self._config.ops):
+                                                  count, self._config.max_val, self._config.ops,
+                                                  self._config.draw):
                 writer.write(example)
         self._written.inc(count)
         logging.info("wrote shard %d of %d (%d samples)", index + 1, self._config.shards, count)
@@ -117,7 +123,7 @@ def write_span(config: GeneratorConfig, data_root: str,
         logging.info("%s holds an uncommitted span (an interrupted write): rewriting it", target)
         tf.io.gfile.rmtree(target)
     if tf.io.gfile.exists(target):
-        existing = read_manifest(target).get("parameters")
+        existing = _as_written(read_manifest(target).get("parameters"))
         if existing == wanted:
             logging.info("%s already holds these samples; reusing it", target)
             return read_manifest(target), True

@@ -11,6 +11,7 @@ SEED = "seed"
 SHARDS = "shards"
 MAX_VAL = "max_val"
 OPS = "ops"
+DRAW = "draw"
 SPAN = "span"
 # Output key.
 SAMPLES_OUT = "samples_info"
@@ -31,6 +32,7 @@ class SampleGeneratorSpec(types.ComponentSpec):
         SHARDS: ExecutionParameter(type=int),
         MAX_VAL: ExecutionParameter(type=int),
         OPS: ExecutionParameter(type=str),
+        DRAW: ExecutionParameter(type=str),
         SPAN: ExecutionParameter(type=int),
     }
     INPUTS = {}

@@ -1,0 +1,78 @@
+"""Benchmark: a pushed model's exact match on fresh cases, through its serving signature.
+
+Operands uniform in the model's trained range (`--cases` in all, the operations taking turns),
+as the reference draws them, and per operation and digit count of the longer operand
+(`--per-digits` each), whatever the training span's own mix. Method and results:
+docs/benchmarks.md.
+
+    .venv/bin/python bench/fresh_cases.py --root ROOT [--version V] [--cases 1500]
+"""
+import argparse
+import json
+import os
+import platform
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import cases  # noqa: E402  (bench/cases.py, beside this script)
+
+
+def exact_match(serve, columns) -> float:
+    import tensorflow as tf
+    from modules import serving_contract
+    defs, op, res = columns
+    right = 0
+    for start in range(0, len(defs), 500):
+        requests = [serving_contract.request(d, o)
+                    for d, o in zip(defs[start:start + 500], op[start:start + 500])]
+        out = serve(**{serving_contract.INPUT: tf.constant(requests)})
+        right += sum(answer["res"] == expected and not answer["error"] for answer, expected in
+                     zip(serving_contract.answers(out), res[start:start + 500]))
+    return right / len(defs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", default="", help="a pipeline root (its newest pushed model)")
+    parser.add_argument("--version", default=None)
+    parser.add_argument("--model-dir", default="", help="or a SavedModel folder")
+    parser.add_argument("--cases", type=int, default=1500)
+    parser.add_argument("--per-digits", type=int, default=300)
+    parser.add_argument("--ops", default="+,-,*")
+    parser.add_argument("--name", default="")
+    parser.add_argument("--results", default="bench/results/fresh_cases.jsonl")
+    args = parser.parse_args()
+
+    import tensorflow as tf
+    from modules import export, serving_contract
+    from pipeline import paths, predict
+    directory = args.model_dir or predict.model_dir(paths.Paths(args.root).serving_dir,
+                                                    args.version)
+    max_val = export.read_info(directory)["max_val"]
+    serve = tf.saved_model.load(directory).signatures[serving_contract.SIGNATURE]
+    ops = tuple(args.ops.split(","))
+    row = {"name": args.name, "model": directory, "max_val": max_val}
+    per_op = {}
+    for index, operation in enumerate(ops):
+        share = args.cases // len(ops) + (1 if index < args.cases % len(ops) else 0)
+        per_op[operation] = exact_match(serve, cases.uniform(
+            share, max_val, (operation,), cases.UNIFORM_SEED + index))
+    row["cases"] = args.cases
+    row["all"] = round(sum(per_op.values()) / len(per_op), 4)
+    row.update({operation: round(share, 4) for operation, share in per_op.items()})
+    row["by_digits"] = {
+        operation: {digits: round(exact_match(serve, cases.longest(
+            args.per_digits, max_val, operation, digits, cases.DIGITS_SEED + index)), 4)
+            for digits in cases.digit_counts(max_val)}
+        for index, operation in enumerate(ops)}
+    row["machine"] = f"{platform.node()} {os.cpu_count()} cores"
+    print(json.dumps(row))
+    os.makedirs(os.path.dirname(args.results), exist_ok=True)
+    with open(args.results, "a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main()

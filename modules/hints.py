@@ -1,0 +1,68 @@
+"""Training-only hints: the carry into each place of an example's result, from its text.
+
+The model writes a result least significant digit first, every place at once. Each digit is
+the digit-level column of the operation at that place plus the carry from the places below,
+and the carry is what a single pass finds hard: for `*` it is a number (up to a few dozen),
+not a bit. The Hints layer (modules/layers.py) predicts it per place from the decoder's
+states, trained alongside the result and unused at serving.
+
+For `+` and `-` the operation is on the magnitudes: `a + b` with one sign is their sum (the
+carry is 0 or 1), with opposite signs the larger magnitude minus the smaller one (the borrow
+is 0 or 1). For `*` the carry into place k is floor(sum over i + j < k of a_i b_j 10^(i+j)
+/ 10^k), where a_i is digit i of |a|.
+"""
+import tensorflow as tf
+
+from modules import features
+
+
+# Longest operand parsed; longer ones (refused elsewhere) count as 0 here.
+_MAX_DIGITS = 18
+
+
+def _operand(defs: tf.Tensor, name: str) -> tf.Tensor:
+    text = tf.strings.regex_replace(defs, f".*{name}=(-?[0-9]+).*", r"\1")
+    fits = tf.strings.length(tf.strings.regex_replace(text, "-", "")) <= _MAX_DIGITS
+    return tf.strings.to_number(tf.where(fits, text, "0"), tf.int64)
+
+
+def _digits(magnitude: tf.Tensor, places: int) -> tf.Tensor:
+    """int64 [B] -> [B, places], least significant first."""
+    powers = tf.constant([10 ** i for i in range(places)], tf.int64)
+    return (magnitude[:, None] // powers[None, :]) % 10
+
+
+def carries(defs: tf.Tensor, op: tf.Tensor, places: int) -> tf.Tensor:
+    """Joined `defs` and `op` strings [B] -> the carry into each of the result's first
+    `places` places, int64 [B, places]. Examples off the grammar (refused by training through
+    their problem flags) get the carries of 0 + 0."""
+    grammatical = (tf.strings.regex_full_match(defs, features.DEFS_GRAMMAR)
+                   & tf.strings.regex_full_match(op, features.OP_GRAMMAR))
+    defs, op = tf.where(grammatical, defs, "x=0,y=0"), tf.where(grammatical, op, "x+y")
+    x, y = _operand(defs, "x"), _operand(defs, "y")
+    x_first = tf.equal(tf.strings.substr(op, 0, 1), "x")
+    left, right = tf.where(x_first, x, y), tf.where(x_first, y, x)
+    operator = tf.strings.substr(op, 1, 1)
+    # `a - b` is `a + (-b)`; with equal signs the magnitudes add, otherwise they subtract.
+    addend = tf.where(tf.equal(operator, "-"), -right, right)
+    same_sign = tf.logical_or(tf.equal(left >= 0, addend >= 0),
+                              tf.logical_or(tf.equal(left, 0), tf.equal(addend, 0)))
+    big = tf.maximum(tf.abs(left), tf.abs(addend))
+    small = tf.minimum(tf.abs(left), tf.abs(addend))
+
+    sum_digits = _digits(tf.abs(left), places) + _digits(tf.abs(addend), places)
+    difference_digits = _digits(big, places) - _digits(small, places)
+    a, b = _digits(tf.abs(left), places), _digits(tf.abs(right), places)
+    # Column k of the product: sum of a_i * b_(k-i).
+    columns = tf.stack([tf.add_n([a[:, i] * b[:, k - i] for i in range(k + 1)])
+                        for k in range(places)], axis=1)
+
+    is_product = tf.equal(operator, features.OPERATORS[2])
+    zero = tf.zeros_like(x)
+    carry, into = zero, []
+    for k in range(places):
+        into.append(carry)
+        carry = tf.where(is_product, (columns[:, k] + carry) // 10,
+                         tf.where(same_sign, (sum_digits[:, k] + carry) // 10,
+                                  tf.cast(difference_digits[:, k] - carry < 0, tf.int64)))
+    return tf.stack(into, axis=1)
