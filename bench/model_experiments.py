@@ -22,7 +22,7 @@ import cases  # noqa: E402  (bench/cases.py, beside this script)
 OPERATIONS = ("+", "-", "*")
 
 
-def training_data(config, generator, pool: int, blank_anew: bool, seed: int):
+def training_data(config, generator, pool: int, blank_anew: bool, seed: int, mix=None):
     """Batches of model inputs. pool 0: fresh samples throughout (a pool far larger than what
     the run consumes); pool N: N samples cycled in epochs, the masks hashed from each example
     (frozen, as Transform writes them) or, with blank_anew, salted with the epoch."""
@@ -30,7 +30,8 @@ def training_data(config, generator, pool: int, blank_anew: bool, seed: int):
     from modules import features, trainer, transform
 
     size = pool or 2_000_000
-    defs, op, res = cases.uniform(size, generator.max_val, generator.ops, seed, generator.draw)
+    defs, op, res = cases.uniform(size, generator.max_val, mix or generator.ops, seed,
+                                  generator.draw)
     custom = {**config.__dict__, transform.MAX_VAL: generator.max_val}
 
     def preprocess(epoch, batch):
@@ -142,6 +143,9 @@ def main() -> None:
     parser.add_argument("--eval-digits", type=int, default=300,
                         help="fresh cases per operation and digit count of the longer operand")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--train-mix", default="",
+                        help="the training samples' operators, repeats weighting them (e.g. "
+                             "+,-,*,* draws * half the time); default: generator.ops")
     parser.add_argument("--curve", type=float, default=0,
                         help="also measure (on a fifth of the cases) every this many seconds")
     parser.add_argument("--results", default="bench/results/model_experiments.jsonl")
@@ -154,7 +158,8 @@ def main() -> None:
     from modules import model as model_lib
     tf.keras.utils.set_random_seed(args.seed)
 
-    data = training_data(m, g, args.pool, args.blank_anew, args.seed)
+    mix = tuple(args.train_mix.split(",")) if args.train_mix else None
+    data = training_data(m, g, args.pool, args.blank_anew, args.seed, mix)
     model = model_lib.build_model(m, rate=m.learning_rate)
     curve = []
 
@@ -168,7 +173,8 @@ def main() -> None:
     history = model.fit(data, steps_per_epoch=10**8, epochs=1, verbose=0, callbacks=[budget])
     trained = budget.steps * m.dim_batch
     losses = history.history
-    row = {"name": args.name, "overrides": args.overrides, "pool": args.pool,
+    row = {"name": args.name, "overrides": args.overrides, "train_mix": args.train_mix,
+           "pool": args.pool,
            "blank_anew": args.blank_anew, "seconds": round(budget.seconds, 1),
            "examples": trained, "examples_per_s": round(trained / budget.seconds),
            # The result's own loss (with a Hints head, `loss` also holds the hints' loss).

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import typing
 from typing import Any, Dict, Tuple
 
 import schema as schema_files
@@ -34,6 +35,8 @@ class GeneratorConfig:
     # "value": operands uniform in [-max_val, max_val], as the reference draws them; "digits":
     # each operand's digit count uniform first, then its value (short and long operands alike).
     draw: str = "value"
+    # How likely each of `ops` is, in their order (relative weights); empty: all equally.
+    op_weights: Tuple[float, ...] = ()
     # 0: the next span after the newest one under the data root, so that each run trains on
     # fresh samples (continuous training); N: exactly span N (a re-run reuses it and the caches).
     span: int = 0
@@ -70,7 +73,7 @@ class ModelConfig:
     # Gradients are rescaled to at most this global norm; 0 turns clipping off.
     clip_norm: float = 0.0
     warmup_steps: int = 100
-    train_steps: int = 6500
+    train_steps: int = 4500
     # Start from the last pushed model's weights when its dimensions match (continuous training).
     warm_start: bool = True
     eval_steps: int = 10
@@ -97,10 +100,10 @@ class ModelConfig:
     precision: str = "mixed_bfloat16"
     # The digits of one place value share a position id in both operands and the result
     # (Abacus embeddings); needs the result reversed, so that result position k is place k.
-    place_positions: bool = False
+    place_positions: bool = True
     # Weight of the training-only loss on the carry into each result place (the Hints layer);
     # 0: no Hints layer.
-    hint_weight: float = 0.0
+    hint_weight: float = 1.0
     # Each stack's blocks run this many times, the stack's input added again before each round.
     loops: int = 1
 
@@ -162,12 +165,12 @@ PROFILES: Dict[str, PipelineConfig] = {
     # The reference's range: operands up to 10,000, each operand's digit count drawn uniformly
     # (docs/experiments.md), sized for at most 40 minutes on 2 cores (docs/benchmarks.md).
     "seed": PipelineConfig(
-        generator=GeneratorConfig(samples=400_000, shards=8, max_val=10_000, draw="digits"),
-        data=DataConfig(train_buckets=18, eval_buckets=1, test_buckets=1,
+        generator=GeneratorConfig(samples=800_000, shards=8, max_val=10_000, draw="digits",
+                                  op_weights=(1, 1, 2)),
+        data=DataConfig(train_buckets=38, eval_buckets=1, test_buckets=1,
                         curated_schema="seed.pbtxt"),
         # 22 encoder tokens hold `x=-10000,y=-10000:x*y:`; 11 result tokens `-100000000` + STP.
-        model=ModelConfig(width_enc=22, width_dec=11, train_steps=14_000, warmup_steps=300,
-                          place_positions=True, hint_weight=1.0),
+        model=ModelConfig(width_enc=22, width_dec=11, train_steps=16_000, warmup_steps=300),
         eval=EvalConfig(min_exact_match=0.6, max_loss=0.5),
     ),
     # Seconds, not minutes: for tests and for trying the pipeline out.
@@ -207,24 +210,36 @@ def with_overrides(config: PipelineConfig, assignments) -> PipelineConfig:
                 f.name for f in dataclasses.fields(SECTIONS[section])}:
             raise ConfigError(f"unknown config key {key.strip()!r} in {assignment!r}; "
                               f"known keys: {', '.join(keys())}")
-        current = getattr(sections[section], field)
         sections[section] = dataclasses.replace(
-            sections[section], **{field: _parse(key, text.strip(), current)})
+            sections[section], **{field: parse_value(key.strip(), text)})
     return dataclasses.replace(config, **sections).validate()
 
 
-def _parse(key: str, text: str, current: Any) -> Any:
+def parse_value(key: str, text: str) -> Any:
+    """The value of `section.field` that `text` gives, parsed to the field's type."""
+    section, _, field = key.partition(".")
+    kind = typing.get_type_hints(SECTIONS[section])[field]
+    return _parse(key, text.strip(), getattr(SECTIONS[section](), field), kind)
+
+
+def _parse(key: str, text: str, current: Any, kind: Any) -> Any:
+    """`text` as the field's type: a bool, a number, a string, or a tuple given comma
+    separated (a tuple of strings also as one word of characters: `+-`)."""
+    item = typing.get_args(kind)[0] if typing.get_origin(kind) is tuple else None
     try:
         if isinstance(current, bool):
             if text.lower() not in ("true", "false", "1", "0"):
                 raise ValueError
             return text.lower() in ("true", "1")
-        if isinstance(current, tuple):
+        if item is str:
             return tuple(part.strip() for part in text.split(",") if part.strip()) if "," in text \
                 else tuple(text)
+        if item is not None:
+            return tuple(item(part.strip()) for part in text.split(",") if part.strip())
         return type(current)(text)
     except ValueError:
-        raise ConfigError(f"{key}={text!r}: expected a {type(current).__name__}") from None
+        expected = f"comma-separated {item.__name__}s" if item else f"a {type(current).__name__}"
+        raise ConfigError(f"{key}={text!r}: expected {expected}") from None
 
 
 def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
@@ -257,6 +272,10 @@ def validate_generator(g: GeneratorConfig) -> None:
              ",".join(g.ops), f"each must be one of {' '.join(features.OPERATORS)}")
     _require(len(set(g.ops)) == len(g.ops), "generator.ops", ",".join(g.ops), "no repeats")
     _require(g.draw in DRAWS, "generator.draw", g.draw, f"allowed values: {', '.join(DRAWS)}")
+    _require(not g.op_weights or (len(g.op_weights) == len(g.ops)
+                                  and all(weight > 0 for weight in g.op_weights)),
+             "generator.op_weights", ",".join(map(str, g.op_weights)),
+             f"one positive weight per operator of generator.ops ({','.join(g.ops)}), or none")
 
 
 def _validate(config: PipelineConfig) -> None:

@@ -168,6 +168,7 @@ def _cmd_generate(args) -> int:
     generator = config_lib.GeneratorConfig(
         samples=args.samples, seed=args.seed, shards=args.shards, max_val=args.max_val,
         ops=tuple(args.ops.split(",")), draw=args.draw,
+        op_weights=config_lib.parse_value("generator.op_weights", args.op_weights),
         span=args.span or span_writer.next_span(os.path.abspath(args.out)))
     config_lib.validate_generator(generator)
     options = PipelineOptions(beam_args.local_beam_args(args.workers))
@@ -344,6 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--draw", choices=config_lib.DRAWS, default=defaults.draw,
                           help="operands uniform by value (default), or their digit count "
                                "uniform first")
+    generate.add_argument("--op-weights", default="",
+                          help="relative weight of each of --ops, comma-separated (default: "
+                               "equally likely)")
     generate.add_argument("--span", type=int, default=defaults.span,
                           help="span number (default: the next one under OUT)")
     generate.add_argument("--out", required=True, help="data root; shards go to OUT/span-N/")

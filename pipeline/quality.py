@@ -46,8 +46,9 @@ def by_operands(evaluation_uri: str, model: str = "candidate"
             continue
         values = {entry.key.name: entry.value.double_value.value
                   for entry in per_slice.metric_keys_and_values
-                  if not entry.key.is_diff and (entry.key.model_name in names or (
-                      entry.key.name == EXAMPLE_COUNT and not entry.key.model_name))}
+                  if not entry.key.is_diff and not entry.key.example_weighted.value and (
+                      entry.key.model_name in names or (
+                          entry.key.name == EXAMPLE_COUNT and not entry.key.model_name))}
         if metrics.EXACT_MATCH in values and EXAMPLE_COUNT in values:
             operation = features.OPERATORS[keys[features.OPERATION]]
             cells.setdefault(operation, {})[(keys[features.X_DIGITS], keys[features.Y_DIGITS])] = (

@@ -8,9 +8,12 @@ from modules import model as arith
 from modules.features import DEC, ENC, SEP, SPC, STP, TGT, TOKEN_OF
 from modules.config import ModelConfig
 
+# The reference's layers alone (no Hints head, no place positions; a test below adds them), with
+# the sliding context on.
 CONFIG = ModelConfig(dim_batch=4, dim_hidden=16, dim_dense=32, dim_heads=2, dim_stacks=1,
                      width_enc=24, width_dec=6, warmup_steps=5, train_steps=60,
-                     learning_rate=1e-2, context_drop=0.5, precision="float32")
+                     learning_rate=1e-2, context_drop=0.5, precision="float32",
+                     place_positions=False, hint_weight=0.0)
 
 # (defs, op, result): enc = defs SEP op SEP, tgt = result STP.
 SAMPLES = [("x=3,y=-4", "x*y", "-12"), ("x=7,y=2", "x+y", "9"), ("x=5,y=8", "x-y", "-3"),

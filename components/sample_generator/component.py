@@ -15,5 +15,6 @@ class SampleGenerator(base_beam_component.BaseBeamComponent):
         super().__init__(spec=spec.SampleGeneratorSpec(**{
             spec.DATA_ROOT: data_root, spec.SAMPLES: config.samples, spec.SEED: config.seed,
             spec.SHARDS: config.shards, spec.MAX_VAL: config.max_val,
-            spec.OPS: ",".join(config.ops), spec.DRAW: config.draw, spec.SPAN: config.span,
+            spec.OPS: ",".join(config.ops), spec.DRAW: config.draw,
+            spec.OP_WEIGHTS: ",".join(map(str, config.op_weights)), spec.SPAN: config.span,
             spec.SAMPLES_OUT: channel_utils.as_channel([spec.ArithmeticSamples()])}))

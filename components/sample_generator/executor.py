@@ -20,6 +20,8 @@ def config_from(exec_properties: Dict[str, Any]) -> GeneratorConfig:
         shards=int(exec_properties[spec.SHARDS]), max_val=int(exec_properties[spec.MAX_VAL]),
         ops=tuple(op for op in str(exec_properties[spec.OPS]).split(",") if op),
         draw=str(exec_properties[spec.DRAW]),
+        op_weights=tuple(float(weight) for weight in
+                         str(exec_properties[spec.OP_WEIGHTS]).split(",") if weight),
         span=int(exec_properties[spec.SPAN]))
     validate_generator(config)
     return config
@@ -45,6 +47,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         fields = {"span": config.span, "seed": config.seed, "num_samples": config.samples,
                   "num_shards": config.shards, "max_val": config.max_val,
                   "ops": ",".join(config.ops), "draw": config.draw,
+                  "op_weights": ",".join(map(str, config.op_weights)),
                   "data_dir": span_writer.span_dir(data_root, config.span)}
         for key in properties.INT_FIELDS:
             out.set_int_custom_property(key, fields[key])

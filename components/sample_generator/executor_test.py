@@ -66,7 +66,8 @@ def test_existing_span_is_reused_or_refused(tmp_path):
 
 def _exec_properties(**changes):
     properties = {spec.DATA_ROOT: "", spec.SAMPLES: 50, spec.SEED: 3, spec.SHARDS: 2,
-                  spec.MAX_VAL: 9, spec.OPS: "+,-", spec.DRAW: "digits", spec.SPAN: 2}
+                  spec.MAX_VAL: 9, spec.OPS: "+,-", spec.DRAW: "digits", spec.OP_WEIGHTS: "1,3",
+                  spec.SPAN: 2}
     properties.update(changes)
     return properties
 
@@ -82,9 +83,11 @@ def test_executor_writes_span_and_records_it_on_the_artifact(tmp_path):
         2, 3, 50]
     assert output.get_string_custom_property("ops") == "+,-"
     assert output.get_string_custom_property("draw") == "digits"
+    assert output.get_string_custom_property("op_weights") == "1.0,3.0"
     assert output.get_string_custom_property("data_dir") == os.path.join(data_root, "span-2")
     manifest = json.load(open(os.path.join(output.uri, span_writer.MANIFEST)))
-    assert (manifest["parameters"]["seed"], manifest["parameters"]["draw"]) == (3, "digits")
+    assert (manifest["parameters"]["seed"], manifest["parameters"]["draw"],
+            manifest["parameters"]["op_weights"]) == (3, "digits", [1.0, 3.0])
     assert len(manifest["files"]) == 2
 
 
@@ -94,6 +97,7 @@ def test_executor_writes_span_and_records_it_on_the_artifact(tmp_path):
     (spec.MAX_VAL, 0, "generator.max_val=0"),
     (spec.OPS, "+,/", "generator.ops"),
     (spec.DRAW, "log", "generator.draw='log' is invalid: allowed values: value, digits"),
+    (spec.OP_WEIGHTS, "1,0", "generator.op_weights='1.0,0.0' is invalid: one positive weight"),
 ])
 def test_executor_rejects_bad_parameters_before_writing(tmp_path, key, value, message):
     output = spec.ArithmeticSamples()

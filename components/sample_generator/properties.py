@@ -5,4 +5,4 @@ TYPE_NAME = "arith_tfx.ArithmeticSamples"
 # Every name the type has had: metadata stores keep the artifacts of older runs under theirs.
 TYPE_NAMES = (TYPE_NAME, "ArithmeticSamples")
 INT_FIELDS = ("span", "seed", "num_samples", "num_shards", "max_val")
-STRING_FIELDS = ("ops", "draw", "data_dir")
+STRING_FIELDS = ("ops", "draw", "op_weights", "data_dir")

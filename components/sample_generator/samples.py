@@ -54,20 +54,24 @@ def _operands(count: int, max_val: int, draw: str, rng: np.random.Generator) -> 
 
 
 def generate(count: int, max_val: int, ops: Sequence[str], rng: np.random.Generator,
-             draw: str = "value") -> List[Sample]:
-    """Draws `count` samples: operands in [-max_val, max_val] as `draw` says, operators uniform
-    in ops."""
+             draw: str = "value", op_weights: Sequence[float] = ()) -> List[Sample]:
+    """Draws `count` samples: operands in [-max_val, max_val] as `draw` says, operators from
+    ops, as likely as their `op_weights` say (all equally without)."""
     xs = _operands(count, max_val, draw, rng)
     ys = _operands(count, max_val, draw, rng)
-    return compose(xs, ys, ops, rng)
+    return compose(xs, ys, ops, rng, op_weights)
 
 
 def compose(xs: Sequence[int], ys: Sequence[int], ops: Sequence[str],
-            rng: np.random.Generator) -> List[Sample]:
-    """Samples of the given operands: operators uniform in ops, both orders of the definitions
-    and of the operation equally likely."""
+            rng: np.random.Generator, op_weights: Sequence[float] = ()) -> List[Sample]:
+    """Samples of the given operands: operators from ops (weighted by op_weights, or uniform),
+    both orders of the definitions and of the operation equally likely."""
     count = len(xs)
-    operators = rng.integers(0, len(ops), size=count).tolist()
+    if op_weights:
+        shares = np.asarray(op_weights, np.float64) / np.sum(op_weights)
+        operators = rng.choice(len(ops), size=count, p=shares).tolist()
+    else:
+        operators = rng.integers(0, len(ops), size=count).tolist()
     x_defined_first = rng.integers(0, 2, size=count).tolist()
     x_operand_first = rng.integers(0, 2, size=count).tolist()
     samples = []
@@ -102,6 +106,7 @@ def to_example(sample: Sample) -> bytes:
 
 
 def shard_examples(seed: int, span: int, shard: int, count: int, max_val: int,
-                   ops: Sequence[str], draw: str = "value") -> Iterator[bytes]:
-    for sample in generate(count, max_val, ops, shard_rng(seed, shard, span), draw):
+                   ops: Sequence[str], draw: str = "value",
+                   op_weights: Sequence[float] = ()) -> Iterator[bytes]:
+    for sample in generate(count, max_val, ops, shard_rng(seed, shard, span), draw, op_weights):
         yield to_example(sample)

@@ -98,3 +98,16 @@ def test_digits_draw_makes_each_digit_count_equally_likely_within_the_range():
 def test_an_unknown_draw_is_refused_by_name():
     with pytest.raises(ValueError, match="draw must be one of .*received 'log'"):
         samples.generate(10, 99, ("+",), samples.shard_rng(1, 0), "log")
+
+
+def test_op_weights_make_an_operator_likelier_and_no_weights_draw_as_before():
+    weighted = samples.generate(6000, 99, ("+", "-", "*"), samples.shard_rng(6, 0),
+                                op_weights=(1, 1, 2))
+    shares = [sum(1 for s in weighted if s.op[1] == op) / len(weighted) for op in "+-*"]
+    assert all(abs(share - want) < 0.02 for share, want in zip(shares, (0.25, 0.25, 0.5))), shares
+    # Without weights the draws are those from before weights existed (these three were drawn
+    # then), so that spans, and the caches that rest on them, stay byte-identical.
+    assert [tuple(s) for s in samples.generate(3, 99, ("+", "-", "*"),
+                                               samples.shard_rng(2, 0))] == [
+        ("x=67,y=-40", "x-y", "107", 1, 2, 2), ("x=-47,y=-17", "y+x", "-64", 0, 2, 2),
+        ("x=-78,y=63", "x-y", "-141", 1, 2, 2)]

@@ -12,6 +12,7 @@ SHARDS = "shards"
 MAX_VAL = "max_val"
 OPS = "ops"
 DRAW = "draw"
+OP_WEIGHTS = "op_weights"
 SPAN = "span"
 # Output key.
 SAMPLES_OUT = "samples_info"
@@ -33,6 +34,8 @@ class SampleGeneratorSpec(types.ComponentSpec):
         MAX_VAL: ExecutionParameter(type=int),
         OPS: ExecutionParameter(type=str),
         DRAW: ExecutionParameter(type=str),
+        # Comma separated, as ops: "1,1,2"; "" for equally likely operators.
+        OP_WEIGHTS: ExecutionParameter(type=str),
         SPAN: ExecutionParameter(type=int),
     }
     INPUTS = {}
