@@ -32,8 +32,10 @@ engine-tools:
 engine: engine-tools $(INSTALLED)
 	$(PYTHON) -m cluster.artifacts
 
+# Two workers (pytest-xdist): the tests that share the session's tiny runs go to one of them
+# (tests/conftest.py), the others to either.
 test: engine-tools $(INSTALLED) engine
-	$(PYTHON) -m pytest $(ARGS)
+	$(PYTHON) -m pytest -n 2 --dist loadgroup $(ARGS)
 
 unit: $(INSTALLED)
 	$(PYTHON) -m pytest -m "not e2e" $(ARGS)

@@ -16,7 +16,7 @@ setuptools.setup(
         "apache-beam[gcp]==2.61.0",
     ],
     extras_require={
-        "test": ["pytest>=7", "pytest-timeout", "kfp==2.13.0"],
+        "test": ["pytest>=7", "pytest-timeout", "pytest-xdist", "kfp==2.13.0"],
         # `arith-tfx compile --target vertex`: TFX's KubeflowV2DagRunner needs the KFP SDK.
         "vertex": ["kfp==2.13.0"],
     },

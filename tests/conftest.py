@@ -14,6 +14,22 @@ E2E_BEAM_ARGS = ["--runner=DirectRunner", "--direct_running_mode=in_memory"] + (
     beam_args.ship_project())
 
 
+# The session's tiny runs below are made once per test process. With pytest-xdist (make test
+# runs two workers) every module that uses one of them goes to the same worker, and every other
+# module to one worker of its own choosing, so that no run or module fixture is made twice.
+SHARED_RUNS = ("data_run", "train_run", "push_run")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items):
+    modules_with_runs = {item.module.__name__ for item in items
+                         if set(SHARED_RUNS) & set(getattr(item, "fixturenames", ()))}
+    for item in items:
+        module = item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(
+            "tiny_runs" if module in modules_with_runs else module))
+
+
 def run_pipeline(cfg: config.PipelineConfig, root: str, stage: str) -> paths.Paths:
     from tfx import v1 as tfx
     where = paths.Paths(root)

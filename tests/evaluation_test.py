@@ -97,18 +97,36 @@ def _slices(drawn):
     return members
 
 
-def test_metrics_per_slice_are_the_means_of_the_signature_outputs(model_dir, data, direct,
-                                                                   loss_ceiling, tmp_path):
-    """First run (no blessed model yet): change thresholds are dropped, the floor of 0 holds.
-    Examples are also weighted by x_digits, to check the weighted means."""
-    data_path, drawn = data
+@pytest.fixture(scope="module")
+def single(model_dir, data, loss_ceiling, tmp_path_factory):
+    """One model (a first run: no blessed model yet), its examples also weighted by x_digits to
+    check the weighted means: (output folder, validation result)."""
+    data_path, _ = data
     config = evaluation.eval_config(EvalConfig(max_loss=loss_ceiling, min_exact_match=0.0,
                                                max_exact_match_drop=0.0))
     config.model_specs[0].example_weight_key = features.X_DIGITS
     config.metrics_specs[0].example_weights.weighted = True
     config.metrics_specs[0].example_weights.unweighted = True
-    output = str(tmp_path / "single")
-    validation = _analyze(config, model_dir, data_path, output, with_baseline=False)
+    output = str(tmp_path_factory.mktemp("evaluation") / "single")
+    return output, _analyze(config, model_dir, data_path, output, with_baseline=False)
+
+
+@pytest.fixture(scope="module")
+def pair(model_dir, data, loss_ceiling, tmp_path_factory):
+    """The model as candidate and as its own baseline: (output folder, validation result)."""
+    data_path, _ = data
+    output = str(tmp_path_factory.mktemp("evaluation") / "pair")
+    return output, _analyze(
+        evaluation.eval_config(EvalConfig(max_loss=loss_ceiling, min_exact_match=0.0,
+                                          max_exact_match_drop=0.0)),
+        model_dir, data_path, output, with_baseline=True)
+
+
+def test_metrics_per_slice_are_the_means_of_the_signature_outputs(data, direct, single):
+    """First run (no blessed model yet): change thresholds are dropped, the floor of 0 holds.
+    Examples are also weighted by x_digits, to check the weighted means."""
+    _, drawn = data
+    output, validation = single
     assert validation.validation_ok, validation
     found = _metrics(output)
 
@@ -144,18 +162,15 @@ def _by_digits_directly(drawn, exact):
     return dict(found)
 
 
-def test_the_report_reads_exact_match_per_operation_and_digits(model_dir, data, direct,
-                                                               loss_ceiling, tmp_path):
+def test_the_report_reads_exact_match_per_operation_and_digits(data, direct, single, pair):
     """pipeline.quality's tables, of one model and of a candidate beside its baseline, equal the
-    per-example outputs grouped by operation and the longer operand's digit count."""
+    per-example outputs grouped by operation and the longer operand's digit count (the single
+    run's weighted metrics are left out)."""
     from pipeline import quality
-    data_path, drawn = data
+    _, drawn = data
     expected = _by_digits_directly(drawn, direct[metrics.EXACT_MATCH])
     assert set(expected["+"]) == {1, 2}  # both digit counts, so the merge is tested
-    for with_baseline, models in ((False, ("candidate",)), (True, ("candidate", "baseline"))):
-        output = str(tmp_path / f"digits-{with_baseline}")
-        _analyze(evaluation.eval_config(EvalConfig(max_loss=loss_ceiling, min_exact_match=0.0)),
-                 model_dir, data_path, output, with_baseline=with_baseline)
+    for (output, _), models in ((single, ("candidate",)), (pair, ("candidate", "baseline"))):
         for model in models:
             found = quality.by_digits(output, model)
             assert found.keys() == expected.keys(), (model, found)
@@ -165,14 +180,8 @@ def test_the_report_reads_exact_match_per_operation_and_digits(model_dir, data, 
         assert sum(count for row in cells.values() for _, count in row.values()) == len(drawn)
 
 
-def test_candidate_no_worse_than_its_baseline_is_blessed(model_dir, data, loss_ceiling,
-                                                        tmp_path):
-    data_path, _ = data
-    output = str(tmp_path / "pair")
-    validation = _analyze(
-        evaluation.eval_config(EvalConfig(max_loss=loss_ceiling, min_exact_match=0.0,
-                                          max_exact_match_drop=0.0)),
-        model_dir, data_path, output, with_baseline=True)
+def test_candidate_no_worse_than_its_baseline_is_blessed(pair):
+    output, validation = pair
     assert validation.validation_ok, validation
     found = _metrics(output)
     # Both models are evaluated and the candidate's change against the baseline is computed.

@@ -114,13 +114,30 @@ def valid_expressions(served):
     return with_integer, without
 
 
-def _no_integer_for(valid_expressions):
-    """A good expression the pushed model gives no integer for (skips if it has none)."""
-    with_integer, without = valid_expressions
-    if not without:
-        pytest.skip(f"the pushed tiny model gives an integer for all {len(with_integer)} "
-                    "well-formed expressions in its range: exit code 3 cannot be provoked")
-    return without[0]
+@pytest.fixture(scope="module")
+def no_integer(push_run, tmp_path_factory) -> Served:
+    """A root serving a real SavedModel, exported as the Trainer exports one (the tiny model
+    with push_run's Transform graph), whose last layer is set to write SEP (`:`) in every
+    position: it gives no integer for any expression, so exit code 3 can be provoked."""
+    import numpy as np
+    import tensorflow as tf
+    import tensorflow_transform as tft
+    from modules import export, features, model as model_lib
+    from tests.conftest import latest_output
+    tiny = config.profile("tiny")
+    model = model_lib.for_serving(model_lib.build_model(tiny.model), tiny.model)
+    dbd = model.get_layer("debed").dbd
+    kernel, bias = dbd.get_weights()
+    bias = np.full_like(bias, -10.0)
+    bias[features.SEP] = 10.0
+    dbd.set_weights([np.zeros_like(kernel), bias])
+    root = tmp_path_factory.mktemp("no_integer_root")
+    serving_dir = Paths.at(str(root)).serving_dir
+    export.save(model, tft.TFTransformOutput(latest_output(push_run, "Transform",
+                                                           "transform_graph")),
+                tiny.model, os.path.join(serving_dir, "1"), tiny.generator.max_val)
+    loaded = tf.saved_model.load(os.path.join(serving_dir, "1"))
+    return Served(str(root), serving_dir, 1, loaded.signatures[serving_contract.SIGNATURE])
 
 
 @pytest.mark.e2e
@@ -179,26 +196,35 @@ def test_exit_code_1_for_input_that_the_model_refuses(served, valid_expressions)
 
 
 @pytest.mark.e2e
-def test_exit_code_3_when_the_model_gives_no_integer_for_good_input(served, valid_expressions):
-    failing, good = _no_integer_for(valid_expressions), valid_expressions[0][0]
-    assert [error for _, _, error in _model_answers(served, [good, failing])] == [
-        "", serving_contract.NO_INTEGER]
-    result = _predict(served, good, failing)
-    assert result.stdout.splitlines() == _expected(served, [good, failing]), result.stdout
-    assert result.stdout.splitlines()[1] == f"{failing}  error: {serving_contract.NO_INTEGER}"
+def test_exit_code_3_when_the_model_gives_no_integer_for_good_input(no_integer):
+    expressions = ["x=1,y=2:x+y", "y=-9,x=3:x*y"]
+    assert [error for _, _, error in _model_answers(no_integer, expressions)] == [
+        serving_contract.NO_INTEGER] * 2
+    result = _predict(no_integer, *expressions)
+    assert result.stdout.splitlines() == [f"{expression}  error: {serving_contract.NO_INTEGER}"
+                                          for expression in expressions], result.stdout
     assert result.returncode == predict.NO_INTEGER, result.stderr
-    assert result.stderr.splitlines() == _version_line(served), result.stderr
+    assert result.stderr.splitlines() == _version_line(no_integer), result.stderr
 
 
 @pytest.mark.e2e
-def test_bad_input_and_no_integer_together_are_exit_code_1(served, valid_expressions):
-    failing = _no_integer_for(valid_expressions)
-    assert _model_answers(served, [failing])[0][2] == serving_contract.NO_INTEGER
-    result = _predict(served, stdin=f"{failing}\nx=1,y=2\n")
+def test_bad_input_and_no_integer_together_are_exit_code_1(no_integer):
+    result = _predict(no_integer, stdin="x=1,y=2:x+y\nx=1,y=2\n")
     assert result.stdout.splitlines() == [
-        f"{failing}  error: {serving_contract.NO_INTEGER}",
+        f"x=1,y=2:x+y  error: {serving_contract.NO_INTEGER}",
         "x=1,y=2  error: expected defs:op, e.g. x=3,y=-4:x*y"], result.stdout
     assert result.returncode == predict.BAD_INPUT, result.stderr
+
+
+def test_exit_codes_follow_the_worst_answer():
+    answer = predict.Answer
+    assert predict.exit_code([]) == predict.ANSWERED
+    assert predict.exit_code([answer("a", res="3"), answer("b", res="-4")]) == predict.ANSWERED
+    no_integer = answer("c", error=serving_contract.NO_INTEGER)
+    bad = answer("d", error=predict.EMPTY)
+    assert predict.exit_code([answer("a", res="3"), no_integer]) == predict.NO_INTEGER
+    assert predict.exit_code([no_integer, bad]) == predict.BAD_INPUT
+    assert predict.exit_code([bad, answer("a", res="3")]) == predict.BAD_INPUT
 
 
 @pytest.mark.e2e
