@@ -13,6 +13,7 @@ from components.sample_generator import samples  # noqa: E402  (after the path a
 # benchmark case comes from the same random stream as a training span.
 UNIFORM_SEED = 1000
 DIGITS_SEED = 2000
+CARRY_SEED = 3000
 
 
 def columns(drawn):
@@ -40,3 +41,38 @@ def longest(count, max_val, operation, digits, seed=DIGITS_SEED):
 
 def digit_counts(max_val):
     return range(1, len(samples.digit_buckets(max_val)) + 1)
+
+
+def carry_chains(count, max_val, operation, seed=CARRY_SEED):
+    """Cases from another distribution than training's: every place carries (`+`, `*` of large
+    digits) or borrows (`-`), signs alike, so that the chain runs through the whole number, as
+    in 9,999 + 1 or 1,000 - 1."""
+    rng = samples.shard_rng(seed, ord(operation))
+    places = len(str(max_val - 1))
+    xs, ys = [], []
+    for _ in range(count):
+        if operation == "-":  # a - b borrows at every place of b: a's digits never above b's
+            length = int(rng.integers(1, places))
+            b = rng.integers(0, 10, size=length)
+            b[0], b[-1] = rng.integers(1, 10), max(b[-1], 1)  # b[0] the ones: it must lend
+            a = [int(rng.integers(0, digit + (0 if place == 0 else 1)))
+                 for place, digit in enumerate(b)] + [int(rng.integers(1, 10))]
+            x, y = _number(a), _number(b)
+        elif operation == "+":  # every place sums to 9 or more, the ones to 10 or more
+            length = int(rng.integers(1, places + 1))
+            a = rng.integers(1, 10, size=length)
+            b = [int(rng.integers(max(10 - digit if place == 0 else 9 - digit, 0), 10))
+                 for place, digit in enumerate(a)]
+            b[-1] = max(b[-1], 1)
+            x, y = _number(a), _number(b)
+        else:  # digits 7 to 9 only: large partial products, carries everywhere
+            x, y = (_number(rng.integers(7, 10, size=int(rng.integers(1, places + 1))))
+                    for _ in range(2))
+        sign = 1 if rng.integers(0, 2) else -1
+        xs.append(sign * x)
+        ys.append(sign * y)
+    return columns(samples.compose(xs, ys, (operation,), rng))
+
+
+def _number(digits_from_the_ones):
+    return int("".join(str(int(d)) for d in reversed(digits_from_the_ones)))

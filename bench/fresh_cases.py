@@ -2,7 +2,8 @@
 
 Operands uniform in the model's trained range (`--cases` in all, the operations taking turns),
 as the reference draws them, and per operation and digit count of the longer operand
-(`--per-digits` each), whatever the training span's own mix. Method and results:
+(`--per-digits` each), whatever the training span's own mix; and on a second distribution,
+carry and borrow chains through every place (`--per-digits` per operation). Method and results:
 docs/benchmarks.md.
 
     .venv/bin/python bench/fresh_cases.py --root ROOT [--version V] [--cases 1500]
@@ -67,6 +68,9 @@ def main() -> None:
             args.per_digits, max_val, operation, digits, cases.DIGITS_SEED + index)), 4)
             for digits in cases.digit_counts(max_val)}
         for index, operation in enumerate(ops)}
+    row["carry_chains"] = {
+        operation: round(exact_match(serve, cases.carry_chains(
+            args.per_digits, max_val, operation)), 4) for operation in ops}
     row["machine"] = f"{platform.node()} {os.cpu_count()} cores"
     print(json.dumps(row))
     os.makedirs(os.path.dirname(args.results), exist_ok=True)
