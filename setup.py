@@ -7,7 +7,8 @@ setuptools.setup(
     description="A TFX pipeline that teaches a small Transformer elementary symbolic arithmetic.",
     python_requires=">=3.10",
     packages=setuptools.find_packages(
-        include=["cluster", "components", "components.*", "modules", "pipeline", "schema"]),
+        include=["cluster", "components", "components.*", "modules", "pipeline", "pipeline.*",
+                 "schema"]),
     package_data={"schema": ["*.pbtxt"], "cluster": ["flink/pom.xml", "flink/jars.sha256"]},
     install_requires=[
         "tfx==1.16.0",
