@@ -19,8 +19,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 def latest_run(root: str):
     """(evaluation shares, push report) of the newest run under root."""
     from pipeline import push_report, quality
-    from pipeline.metadata import Store
     from pipeline.paths import Paths
+    from pipeline.state.metadata import Store
     store = Store(Paths(root).metadata_path)
     evaluation = store.artifacts("ModelEvaluation")[0]
     return quality.exact_match(evaluation.uri), push_report.explain(root)

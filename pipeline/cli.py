@@ -238,7 +238,8 @@ def _cmd_serve(args) -> int:
 
 
 def _cmd_versions(args) -> int:
-    from pipeline import run_lock, versions
+    from pipeline import versions
+    from pipeline.state import run_lock
     root = os.path.abspath(args.root)
     if args.keep is None:
         return versions.show(root, None)
@@ -247,7 +248,8 @@ def _cmd_versions(args) -> int:
 
 
 def _cmd_rollback(args) -> int:
-    from pipeline import run_lock, versions
+    from pipeline import versions
+    from pipeline.state import run_lock
     root = os.path.abspath(args.root)
     with run_lock.hold(root):
         versions.rollback(root, args.to)

@@ -10,7 +10,7 @@ summary shows exactly what gated the run. Layers, each usable on its own:
   html_report.render(inspection) -> str              the self-contained HTML report
   summary(root) / main(root, html)                   the CLI entry points
 
-ML Metadata is read through `pipeline.metadata.Store`; the per-feature digests of the
+ML Metadata is read through `pipeline.state.metadata.Store`; the per-feature digests of the
 statistics come from `pipeline.statistics_digest`.
 """
 from __future__ import annotations
@@ -75,7 +75,7 @@ class Artifacts:
 
 def _open_store(metadata_path: str, root: str):
     """The read-only `metadata.Store`, or the InspectionError that names `root`."""
-    from pipeline.metadata import MetadataError, Store
+    from pipeline.state.metadata import MetadataError, Store
     try:
         return Store(metadata_path)
     except MetadataError as error:  # no store file: nothing has run under this root

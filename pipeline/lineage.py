@@ -3,9 +3,9 @@ import datetime
 from typing import List, NamedTuple, Optional, Tuple
 
 from components.sample_generator import properties as samples_properties
-from pipeline import metadata
-from pipeline.metadata import MetadataError, Store, value
 from pipeline.paths import Paths
+from pipeline.state import metadata
+from pipeline.state.metadata import MetadataError, Store, value
 
 
 class LineageError(MetadataError):

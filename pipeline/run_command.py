@@ -10,8 +10,9 @@ import sys
 from typing import List, TextIO
 
 from modules import config as config_lib, progress
-from pipeline import errors, run_lock
+from pipeline import errors
 from pipeline.paths import Paths
+from pipeline.state import run_lock
 
 LOGS = "logs"
 
@@ -99,7 +100,8 @@ def run(config: config_lib.PipelineConfig, paths: Paths, profile: str, stage: st
         os.makedirs(os.path.join(paths.root, LOGS), exist_ok=True)
         with Console("" if verbose else os.path.join(
                 paths.root, LOGS, f"run-{run_id.replace(':', '')}.log")) as console:
-            from pipeline import factory, local_runner, recovery, run_report  # TensorFlow
+            from pipeline import factory, local_runner, run_report  # TensorFlow
+            from pipeline.state import recovery
             resumed_span = _span_to_resume(lock, config)
             if resumed_span:
                 config = dataclasses.replace(config, generator=dataclasses.replace(

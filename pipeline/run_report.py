@@ -13,9 +13,9 @@ from ml_metadata.proto import metadata_store_pb2
 from components.atomic_pusher.properties import NOT_PUSHED_REASON, PUSHED, PUSHED_VERSION
 from modules import features
 from modules.config import PipelineConfig
-from pipeline import run_lock
-from pipeline.metadata import Store, value
 from pipeline.paths import Paths
+from pipeline.state import run_lock
+from pipeline.state.metadata import Store, value
 
 RUNS = "runs"
 _RUN_CONTEXT = "pipeline_run"

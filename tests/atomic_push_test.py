@@ -6,8 +6,8 @@ import sys
 import textwrap
 
 from components.atomic_pusher.serving_dir import versions as serving_versions
-from pipeline import recovery
 from pipeline.paths import Paths
+from pipeline.state import recovery
 
 _CRASH_MID_COPY = textwrap.dedent("""
     import os, sys

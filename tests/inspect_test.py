@@ -11,8 +11,8 @@ import pytest
 
 from modules import features
 from pipeline import doctor, html_report, inspection, statistics_digest
-from pipeline.metadata import Store
 from pipeline.paths import Paths
+from pipeline.state.metadata import Store
 from schema import CURATED_SCHEMA
 
 FEATURES = features.RAW_TEXT_KEYS + features.RAW_INT_KEYS

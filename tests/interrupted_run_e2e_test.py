@@ -16,7 +16,8 @@ import pytest
 from components.atomic_pusher.serving_dir import versions as serving_versions
 from components.sample_generator.span_writer import MANIFEST
 from modules import config, features
-from pipeline import quality, run_lock
+from pipeline import quality
+from pipeline.state import run_lock
 from tests import mlmd, run_output
 
 pytestmark = pytest.mark.e2e

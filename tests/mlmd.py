@@ -3,7 +3,7 @@ from typing import Dict, List
 
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline.metadata import Store
+from pipeline.state.metadata import Store
 
 
 def executions_by_node(metadata_path: str) -> Dict[str, List[metadata_store_pb2.Execution]]:

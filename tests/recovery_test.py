@@ -4,8 +4,8 @@ import os
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2 as pb
 
-from pipeline import recovery
 from pipeline.paths import Paths
+from pipeline.state import recovery
 
 
 def _store(path):

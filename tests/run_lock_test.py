@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from pipeline import run_lock
+from pipeline.state import run_lock
 
-_HOLD = ("import sys; from pipeline import run_lock\n"
+_HOLD = ("import sys; from pipeline.state import run_lock\n"
          "with run_lock.hold(sys.argv[1]) as lock:\n"
          "    print('note:' + lock.note, flush=True)\n"
          "    {body}\n")
