@@ -18,8 +18,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 def latest_run(root: str):
     """(evaluation shares, push report) of the newest run under root."""
-    from pipeline import push_report, quality
     from pipeline.paths import Paths
+    from pipeline.reports import push_report, quality
     from pipeline.state.metadata import Store
     store = Store(Paths(root).metadata_path)
     evaluation = store.artifacts("ModelEvaluation")[0]

@@ -155,7 +155,7 @@ def _cmd_cluster(args) -> int:
 
 
 def _cmd_runs(args) -> int:
-    from pipeline import run_report
+    from pipeline.reports import run_report
     return run_report.show_runs(os.path.abspath(args.root))
 
 
@@ -188,7 +188,7 @@ def _cmd_generate(args) -> int:
 
 
 def _cmd_inspect(args) -> int:
-    from pipeline import inspection
+    from pipeline.reports import inspection
     return inspection.main(os.path.abspath(args.root), args.html)
 
 
@@ -262,7 +262,7 @@ def _cmd_doctor(args) -> int:
 
 
 def _cmd_lineage(args) -> int:
-    from pipeline import lineage
+    from pipeline.reports import lineage
     return lineage.main(os.path.abspath(args.root), args.version)
 
 

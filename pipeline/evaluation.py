@@ -53,7 +53,7 @@ def eval_config(config: EvalConfig) -> tfma.EvalConfig:
         slicing_specs=[tfma.SlicingSpec()] + [
             tfma.SlicingSpec(feature_keys=[key]) for key in SLICE_FEATURES] + [
             # Every operation by both operands' digit counts: the report's digit tables and
-            # the heat maps of `inspect --html` (pipeline/quality.py, by_digits).
+            # the heat maps of `inspect --html` (pipeline/reports/quality.py, by_digits).
             tfma.SlicingSpec(feature_keys=list(SLICE_FEATURES))],
         metrics_specs=[tfma.MetricsSpec(metrics=[
             tfma.MetricConfig(class_name="ExampleCount"),

@@ -100,7 +100,8 @@ def run(config: config_lib.PipelineConfig, paths: Paths, profile: str, stage: st
         os.makedirs(os.path.join(paths.root, LOGS), exist_ok=True)
         with Console("" if verbose else os.path.join(
                 paths.root, LOGS, f"run-{run_id.replace(':', '')}.log")) as console:
-            from pipeline import factory, local_runner, run_report  # TensorFlow
+            from pipeline import factory, local_runner  # TensorFlow
+            from pipeline.reports import run_report
             from pipeline.state import recovery
             resumed_span = _span_to_resume(lock, config)
             if resumed_span:

@@ -11,8 +11,8 @@ from typing import Dict, List, NamedTuple, Optional
 
 from components.atomic_pusher import serving_dir as serving_layout
 from components.atomic_pusher.properties import PUSHED, PUSHED_MODEL_ID
-from pipeline import lineage, quality
 from pipeline.paths import Paths
+from pipeline.reports import lineage, quality
 from pipeline.state.metadata import MetadataError, Store, value
 
 ROLLBACK_EXECUTION = "arith_tfx.Rollback"

@@ -163,10 +163,10 @@ def _by_digits_directly(drawn, exact):
 
 
 def test_the_report_reads_exact_match_per_operation_and_digits(data, direct, single, pair):
-    """pipeline.quality's tables, of one model and of a candidate beside its baseline, equal the
-    per-example outputs grouped by operation and the longer operand's digit count (the single
-    run's weighted metrics are left out)."""
-    from pipeline import quality
+    """pipeline.reports.quality's tables, of one model and of a candidate beside its baseline,
+    equal the per-example outputs grouped by operation and the longer operand's digit count (the
+    single run's weighted metrics are left out)."""
+    from pipeline.reports import quality
     _, drawn = data
     expected = _by_digits_directly(drawn, direct[metrics.EXACT_MATCH])
     assert set(expected["+"]) == {1, 2}  # both digit counts, so the merge is tested

@@ -10,8 +10,9 @@ from collections import Counter
 import pytest
 
 from modules import features
-from pipeline import doctor, html_report, inspection, statistics_digest
+from pipeline import doctor
 from pipeline.paths import Paths
+from pipeline.reports import html_report, inspection, statistics_digest
 from pipeline.state.metadata import Store
 from schema import CURATED_SCHEMA
 
@@ -200,7 +201,7 @@ def test_heat_maps_colour_each_cell_by_its_exact_match():
 @pytest.mark.e2e
 def test_html_report_is_self_contained_and_renders_in_chromium(push_run, tmp_path, capsys):
     """On a root whose model was evaluated: the data sections and the model's heat maps."""
-    from pipeline import quality
+    from pipeline.reports import quality
     report = tmp_path / "report" / "inspect.html"
     assert inspection.main(push_run.root, str(report)) == inspection.EXIT_CLEAN
     out = capsys.readouterr().out

@@ -16,7 +16,7 @@ import pytest
 from components.atomic_pusher.serving_dir import versions as serving_versions
 from components.sample_generator.span_writer import MANIFEST
 from modules import config, features
-from pipeline import quality
+from pipeline.reports import quality
 from pipeline.state import run_lock
 from tests import mlmd, run_output
 

@@ -62,7 +62,7 @@ def build(root: str, run_id: str, results: List, config: PipelineConfig, log_pat
     }
     if not os.path.exists(Paths(root).metadata_path):
         return report
-    from pipeline import push_report, quality  # import TensorFlow; `runs` does not need them
+    from pipeline.reports import push_report, quality  # import TensorFlow; `runs` needs neither
     store = Store(Paths(root).metadata_path)
     executions = {result.node: _execution(store, result.execution_id) for result in results}
     statistics = _output(store, executions.get("StatisticsGen"), "statistics")
@@ -126,7 +126,7 @@ def _percent(shares: Dict[str, float], key: str) -> str:
 
 
 def table(report: dict) -> str:
-    from pipeline import quality
+    from pipeline.reports import quality
     lines = [f"run {report['run_id']} (span {report['span']}): {outcome(report)}",
              f"  {'component':<30} {'':<7} {'seconds':>8}"]
     for row in report["components"]:

@@ -11,7 +11,7 @@ summary shows exactly what gated the run. Layers, each usable on its own:
   summary(root) / main(root, html)                   the CLI entry points
 
 ML Metadata is read through `pipeline.state.metadata.Store`; the per-feature digests of the
-statistics come from `pipeline.statistics_digest`.
+statistics come from `pipeline.reports.statistics_digest`.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import sys
 from typing import Dict, List, Optional, Tuple
 
 from pipeline.paths import Paths
-from pipeline.statistics_digest import FeatureDigest, digest
+from pipeline.reports.statistics_digest import FeatureDigest, digest
 
 STATISTICS_TYPE = "ExampleStatistics"
 SCHEMA_TYPE = "Schema"
@@ -134,7 +134,7 @@ class Inspection:
     # split -> Anomalies; None when no ExampleValidator has run on these statistics.
     anomalies: Optional[Dict[str, object]]
     # The newest evaluation's exact match per operation and (x digits, y digits):
-    # (share, examples) per cell, as pipeline.quality.by_operands reads it; {} before any.
+    # (share, examples) per cell, as quality.by_operands reads it; {} before any.
     quality: Dict[str, Dict[Tuple[int, int], Tuple[float, int]]] = dataclasses.field(
         default_factory=dict)
 
@@ -182,7 +182,7 @@ def load(root: str) -> Inspection:
     anomalies = anomaly_reader.read(artifacts.anomalies) if artifacts.anomalies else None
     cells = {}
     if artifacts.evaluation is not None:
-        from pipeline import quality
+        from pipeline.reports import quality
         cells = quality.by_operands(artifacts.evaluation.uri)
     return Inspection(root=root, artifacts=artifacts, statistics=statistics, schema=schema,
                       anomalies=anomalies, quality=cells)
@@ -353,7 +353,7 @@ def format_summary(inspection: Inspection) -> str:
     if not inspection.quality:
         lines.append("  no model evaluated yet")
     else:
-        from pipeline import quality
+        from pipeline.reports import quality
         lines.append(f"  exact match by digits of the longer operand, "
                      f"{describe_artifact(a.evaluation)}")
         lines += ["  " + line for line in quality.digit_table(
@@ -379,7 +379,7 @@ def main(root: str, html: Optional[str] = None) -> int:
         return EXIT_NOTHING_TO_INSPECT
     sys.stdout.write(format_summary(inspection))
     if html:
-        from pipeline import html_report
+        from pipeline.reports import html_report
         folder = os.path.dirname(os.path.abspath(html))
         os.makedirs(folder, exist_ok=True)
         with open(html, "w", encoding="utf-8") as out:

@@ -1,5 +1,5 @@
 """Per-feature digests of TFDV statistics: what one split's DatasetFeatureStatistics say
-about each feature, ready to print (`pipeline.inspection`) or plot (`pipeline.html_report`).
+about each feature, ready to print (`inspection.py`) or plot (`html_report.py`).
 
 Histograms of integer data (value histograms of int features, num_values histograms, i.e.
 text lengths) are turned back into exact per-integer counts where the buckets allow it.

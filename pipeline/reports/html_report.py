@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from typing import Iterable, List, Sequence, Tuple
 
-from pipeline import inspection as insp
+from pipeline.reports import inspection as insp
 
 SECTION_IDS = ("statistics", "length-distributions", "value-distributions", "schema",
                "anomalies", "model-quality")

@@ -5,8 +5,8 @@ from typing import List
 
 from components.atomic_pusher.properties import NOT_PUSHED_REASON
 from modules.trainer import START_REPORT
-from pipeline import quality
 from pipeline.paths import Paths
+from pipeline.reports import quality
 from pipeline.state.metadata import Store, value
 
 SERVING_CHECK_REPORT = "report.json"
