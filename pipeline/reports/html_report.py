@@ -10,7 +10,9 @@ from __future__ import annotations
 import html
 from typing import Iterable, List, Sequence, Tuple
 
-from pipeline.reports import inspection as insp
+from pipeline.reports.inspection_text import (
+    created, describe_artifact, schema_domain, schema_environments, schema_presence, schema_type,
+    schema_value_count, top_values, value_range)
 
 SECTION_IDS = ("statistics", "length-distributions", "value-distributions", "schema",
                "anomalies", "model-quality")
@@ -90,7 +92,7 @@ def artifacts_table(inspection) -> str:
             rows.append([esc(role), "none yet", "", ""])
         else:
             rows.append([esc(role), esc(f"{artifact.type_name} #{artifact.id}"),
-                         esc(insp.created(artifact)), f"<code>{esc(artifact.uri)}</code>"])
+                         esc(created(artifact)), f"<code>{esc(artifact.uri)}</code>"])
     span = a.span if a.span is not None else "unknown"
     return (f"<p>Span <b>{esc(span)}</b>, splits {esc(', '.join(inspection.splits))}.</p>"
             + table(["role", "artifact", "created", "uri"], rows))
@@ -109,7 +111,7 @@ def statistics_section(inspection) -> List[str]:
                 rows.append([esc(name), "-", "0", esc(examples), "absent from statistics", ""])
             else:
                 rows.append([esc(name), esc(d.kind), esc(d.present), esc(d.missing),
-                             esc(insp.value_range(d)), esc(insp.top_values(d))])
+                             esc(value_range(d)), esc(top_values(d))])
         out += [f"<h3>{esc(split)}: {esc(examples)} examples</h3>",
                 table(["feature", "kind", "present", "missing", "range", "top values"], rows,
                       numeric=(2, 3))]
@@ -162,9 +164,9 @@ def schema_section(inspection) -> List[str]:
     else:
         out.append("<p>Default environments: "
                    f"{esc(', '.join(schema.default_environment) or 'none')}.</p>")
-        rows = [[esc(f.name), esc(insp.schema_type(f)), esc(insp.schema_presence(f)),
-                 esc(insp.schema_value_count(f)), esc(insp.schema_environments(schema, f)),
-                 f"<code>{esc(insp.schema_domain(schema, f))}</code>"]
+        rows = [[esc(f.name), esc(schema_type(f)), esc(schema_presence(f)),
+                 esc(schema_value_count(f)), esc(schema_environments(schema, f)),
+                 f"<code>{esc(schema_domain(schema, f))}</code>"]
                 for f in schema.feature]
         out.append(table(["feature", "type", "presence", "value_count", "environments",
                           "domain"], rows))
@@ -238,7 +240,7 @@ def quality_section(inspection) -> List[str]:
         out.append("<p>No model has been evaluated yet.</p></section>")
         return out
     out.append(f"<p>Exact match of the whole result on the held-out split, by the digit counts "
-               f"of the operands: {esc(insp.describe_artifact(inspection.artifacts.evaluation))}"
+               f"of the operands: {esc(describe_artifact(inspection.artifacts.evaluation))}"
                f".</p>")
     out.append('<div class="charts">')
     out += [heat_map(operation, cells) for operation, cells in inspection.quality.items()]
