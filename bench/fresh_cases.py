@@ -48,7 +48,8 @@ def main() -> None:
 
     import tensorflow as tf
     from modules import export, serving_contract
-    from pipeline import paths, predict
+    from pipeline import paths
+    from pipeline.serving import predict
     directory = args.model_dir or predict.model_dir(paths.Paths(args.root).serving_dir,
                                                     args.version)
     max_val = export.read_info(directory)["max_val"]

@@ -210,7 +210,7 @@ exit codes:
 
 
 def _cmd_predict(args) -> int:
-    from pipeline import predict
+    from pipeline.serving import predict
     try:
         return predict.main(Paths.at(os.path.abspath(args.root)).serving_dir, args.expressions,
                             args.version)
@@ -238,7 +238,7 @@ def _cmd_serve(args) -> int:
 
 
 def _cmd_versions(args) -> int:
-    from pipeline import versions
+    from pipeline.serving import versions
     from pipeline.state import run_lock
     root = os.path.abspath(args.root)
     if args.keep is None:
@@ -248,7 +248,7 @@ def _cmd_versions(args) -> int:
 
 
 def _cmd_rollback(args) -> int:
-    from pipeline import versions
+    from pipeline.serving import versions
     from pipeline.state import run_lock
     root = os.path.abspath(args.root)
     with run_lock.hold(root):

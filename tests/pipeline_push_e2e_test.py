@@ -11,8 +11,8 @@ import pytest
 
 from components.atomic_pusher.serving_dir import versions as serving_versions
 from modules import config, metrics, serving_contract
-from pipeline import versions
 from pipeline.reports import push_report, quality
+from pipeline.serving import versions
 from pipeline.state.metadata import Store, value
 from tests import mlmd
 from tests.conftest import run_pipeline

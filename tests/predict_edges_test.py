@@ -11,8 +11,8 @@ import pytest
 
 from components.atomic_pusher.serving_dir import versions as serving_versions
 from modules import config, serving_contract
-from pipeline import predict
 from pipeline.paths import Paths
+from pipeline.serving import predict
 
 EMPTY = '""  error: empty expression; expected defs:op, e.g. x=3,y=-4:x*y'
 HELP_EXIT_CODES = """\

@@ -19,7 +19,7 @@ from tensorflow.core.example import example_pb2
 
 from components.atomic_pusher import serving_dir as serving_layout
 from modules import serving_contract
-from pipeline import predict
+from pipeline.serving import predict
 from pipeline.serving.server import Server
 from pipeline.serving.servables import Servable, VersionWatcher
 

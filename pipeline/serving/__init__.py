@@ -1,1 +1,1 @@
-"""`arith-tfx serve`: TF Serving's REST API for the pushed models."""
+"""The pushed models: their versions (list, keep, roll back), `predict` and `serve`'s REST API."""
