@@ -21,5 +21,5 @@ setuptools.setup(
         # `arith-tfx compile --target vertex`: TFX's KubeflowV2DagRunner needs the KFP SDK.
         "vertex": ["kfp==2.13.0"],
     },
-    entry_points={"console_scripts": ["arith-tfx=pipeline.cli:main"]},
+    entry_points={"console_scripts": ["arith-tfx=pipeline.commands.cli:main"]},
 )

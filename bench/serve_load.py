@@ -30,8 +30,8 @@ from components.atomic_pusher import serving_dir as serving_layout  # noqa: E402
 
 def start_server(serving: str, server_args):
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "serve", "--model-dir", serving, "--port", "0",
-         "--poll-seconds", "0.5", *server_args],
+        [sys.executable, "-m", "pipeline.commands.cli", "serve", "--model-dir", serving,
+         "--port", "0", "--poll-seconds", "0.5", *server_args],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = process.stdout.readline()
     if " on http" not in line:

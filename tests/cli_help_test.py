@@ -28,7 +28,7 @@ class RefuseHeavy(importlib.abc.MetaPathFinder):
 
 
 sys.meta_path.insert(0, RefuseHeavy())
-from pipeline.cli import build_parser
+from pipeline.commands.cli import build_parser
 
 parser = build_parser()
 (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]

@@ -193,7 +193,7 @@ def test_a_root_remembers_where_its_artifacts_live(tmp_path):
 
 
 def test_run_refuses_at_once_what_the_runner_cannot_use(tmp_path, capsys):
-    from pipeline import cli
+    from pipeline.commands import cli
     (port,) = processes.free_ports(1)
     assert cli.main(["run", "--root", str(tmp_path), "--runner", "flink",
                      "--job-endpoint", f"localhost:{port}"]) == 2

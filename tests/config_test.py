@@ -52,7 +52,7 @@ def test_widths_follow_the_operand_range():
 
 def test_cli_rejects_bad_config_before_running_anything(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "run", "--root", str(tmp_path),
+        [sys.executable, "-m", "pipeline.commands.cli", "run", "--root", str(tmp_path),
          "--set", "generator.shards=0"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "generator.shards=0 is invalid" in result.stderr

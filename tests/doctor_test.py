@@ -3,11 +3,11 @@ import os
 import subprocess
 import sys
 
-from pipeline import doctor
+from pipeline.commands import doctor
 
 
 def test_a_ready_machine_passes_and_says_so(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "pipeline.cli", "doctor", "--root",
+    result = subprocess.run([sys.executable, "-m", "pipeline.commands.cli", "doctor", "--root",
                              str(tmp_path / "root")], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     for name in doctor.PINNED:

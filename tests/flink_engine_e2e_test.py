@@ -22,8 +22,8 @@ SPLITS = ("train", "eval", "test")
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], capture_output=True,
-                          text=True, timeout=800)
+    return subprocess.run([sys.executable, "-m", "pipeline.commands.cli", *args],
+                          capture_output=True, text=True, timeout=800)
 
 
 @pytest.fixture(scope="module")

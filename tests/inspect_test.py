@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from modules import features
-from pipeline import doctor
+from pipeline.commands import doctor
 from pipeline.paths import Paths
 from pipeline.reports import html_report, inspection, statistics_digest
 from pipeline.state.metadata import Store

@@ -27,8 +27,8 @@ TRAIN_STEPS = 400  # ten epochs of 40 steps: a checkpoint every half second or s
 
 def _command(root):
     # In memory: on tiny data, starting Beam's worker processes would be most of the time.
-    return [sys.executable, "-m", "pipeline.cli", "run", "--root", str(root), "--profile", "tiny",
-            "--beam-arg=--direct_running_mode=in_memory",
+    return [sys.executable, "-m", "pipeline.commands.cli", "run", "--root", str(root),
+            "--profile", "tiny", "--beam-arg=--direct_running_mode=in_memory",
             "--set", f"model.train_steps={TRAIN_STEPS}"]
 
 
@@ -91,7 +91,7 @@ def test_killed_runs_resume_and_a_second_run_is_refused(tmp_path):
     during_transform = Run(root)
     during_transform.wait_for_line("Transform started")
     started = time.monotonic()
-    runs = subprocess.run([sys.executable, "-m", "pipeline.cli", "runs", "--root", root],
+    runs = subprocess.run([sys.executable, "-m", "pipeline.commands.cli", "runs", "--root", root],
                           capture_output=True, text=True, timeout=120)
     assert f"running now (pid {during_transform.process.pid})" in runs.stdout, \
         runs.stdout + runs.stderr
@@ -140,7 +140,7 @@ def test_killed_runs_resume_and_a_second_run_is_refused(tmp_path):
     resumed_at = [json.load(open(path))["resumed_at_step"] for path in starts]
     assert any(0 < step < TRAIN_STEPS for step in resumed_at), resumed_at
 
-    runs = subprocess.run([sys.executable, "-m", "pipeline.cli", "runs", "--root", root],
+    runs = subprocess.run([sys.executable, "-m", "pipeline.commands.cli", "runs", "--root", root],
                           capture_output=True, text=True, timeout=120)
     assert runs.stdout.count("interrupted in") >= 3, runs.stdout
 
@@ -174,8 +174,8 @@ def test_killed_runs_resume_and_a_second_run_is_refused(tmp_path):
     # A lock held by no run of the pipeline (here, this test) marks no past run as running.
     with run_lock.hold(root) as lock:
         lock.add(run_id="not-a-pipeline-run")
-        runs = subprocess.run([sys.executable, "-m", "pipeline.cli", "runs", "--root", root],
-                              capture_output=True, text=True, timeout=120)
+        runs = subprocess.run([sys.executable, "-m", "pipeline.commands.cli", "runs", "--root",
+                               root], capture_output=True, text=True, timeout=120)
     assert runs.returncode == 0 and "running now" not in runs.stdout, runs.stdout + runs.stderr
 
 

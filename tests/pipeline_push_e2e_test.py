@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 
 
 def _cli(*args, stdin=""):
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], input=stdin,
+    return subprocess.run([sys.executable, "-m", "pipeline.commands.cli", *args], input=stdin,
                           capture_output=True, text=True, timeout=300)
 
 
@@ -143,7 +143,7 @@ def test_predict_refuses_a_version_that_is_no_number_and_undecodable_lines(push_
     assert result.returncode == 1
     assert "--version must be a version number, got 'abc'" in result.stderr
     assert "Traceback" not in result.stderr
-    raw = subprocess.run([sys.executable, "-m", "pipeline.cli", "predict", "--root",
+    raw = subprocess.run([sys.executable, "-m", "pipeline.commands.cli", "predict", "--root",
                           push_run.root], input=b"x=1,y=\xff:x+y\nx=1,y=2:x+y\n",
                          capture_output=True, timeout=300)
     out = raw.stdout.decode().splitlines()
@@ -151,7 +151,7 @@ def test_predict_refuses_a_version_that_is_no_number_and_undecodable_lines(push_
     assert len(out) == 2 and out[0].endswith("error: not UTF-8 text"), out
     assert out[1].startswith("x=1,y=2:x+y  ") and "error: not UTF-8" not in out[1], out
     # Answers and the closing version line, merged into one stream, each on a line of its own.
-    merged = subprocess.run([sys.executable, "-m", "pipeline.cli", "predict", "--root",
+    merged = subprocess.run([sys.executable, "-m", "pipeline.commands.cli", "predict", "--root",
                              push_run.root, "x=1,y=2:x+y", "x=9,y=9:x*y"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             timeout=300).stdout.splitlines()

@@ -27,8 +27,8 @@ exit codes:
 
 
 def _cli(*args, stdin=""):
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", "predict", *args], input=stdin,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "pipeline.commands.cli", "predict", *args],
+                          input=stdin, capture_output=True, text=True, timeout=300)
 
 
 def test_help_lists_the_exit_codes_that_predict_returns():

@@ -12,8 +12,8 @@ pytestmark = pytest.mark.e2e
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "pipeline.commands.cli", *args],
+                          capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.parametrize("command", [["inspect"], ["versions"], ["runs"], ["lineage"],

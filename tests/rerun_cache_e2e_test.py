@@ -34,8 +34,9 @@ def _env(project):
 
 def _run(project, root, *args):
     result = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "run", "--root", str(root), "--profile", "tiny",
-         "--beam-arg=--direct_running_mode=in_memory", "--set", "model.train_steps=30", *args],
+        [sys.executable, "-m", "pipeline.commands.cli", "run", "--root", str(root),
+         "--profile", "tiny", "--beam-arg=--direct_running_mode=in_memory",
+         "--set", "model.train_steps=30", *args],
         cwd=project, env=_env(project), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stderr == "" and "Traceback" not in result.stdout, result.stdout + result.stderr

@@ -21,7 +21,7 @@ def test_a_failed_run_names_the_component_the_cause_and_the_log(tmp_path):
     spans.write_damaged_span(os.path.join(root, "data"), span_2.generator,
                              spans.rows_with_two_bad())
     result = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "run", "--root", root, "--profile", "tiny",
+        [sys.executable, "-m", "pipeline.commands.cli", "run", "--root", root, "--profile", "tiny",
          "--stage", "data", "--set", "generator.span=2",
          "--beam-arg=--direct_running_mode=in_memory"],
         capture_output=True, text=True, timeout=600)

@@ -36,8 +36,9 @@ def server(push_run, tmp_path_factory):
     shutil.copytree(os.path.join(push_run.serving_dir, str(latest)),
                     os.path.join(serving, str(FIRST)))
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "serve", "--model-dir", serving, "--port", "0",
-         "--poll-seconds", "0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [sys.executable, "-m", "pipeline.commands.cli", "serve", "--model-dir", serving,
+         "--port", "0", "--poll-seconds", "0.2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = process.stdout.readline()  # printed once the first version is loaded
     assert " on http://127.0.0.1:" in line, (line, process.stderr.read() if not line else "")
     url = line.split(" on ")[1].split()[0]

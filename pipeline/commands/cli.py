@@ -8,7 +8,8 @@ import warnings
 from typing import List, Optional
 
 from modules import config as config_lib
-from pipeline import beam_args, errors
+from pipeline import beam_args
+from pipeline.commands import errors
 from pipeline.paths import Paths
 
 
@@ -95,7 +96,7 @@ def _cmd_run(args) -> int:
         raise beam_args.RunnerError(
             "--runner dataflow needs --artifact-root gs://...: Dataflow's workers read and "
             "write the spans and artifacts there")
-    from pipeline import run_command
+    from pipeline.commands import run as run_command
     paths.record_artifact_root()
     return run_command.run(config, paths, args.profile, args.stage, pipeline_args,
                            enable_cache=not args.no_cache, verbose=args.verbose)
@@ -257,7 +258,7 @@ def _cmd_rollback(args) -> int:
 
 
 def _cmd_doctor(args) -> int:
-    from pipeline import doctor
+    from pipeline.commands import doctor
     return doctor.main(os.path.abspath(args.root))
 
 

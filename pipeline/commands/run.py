@@ -10,7 +10,7 @@ import sys
 from typing import List, TextIO
 
 from modules import config as config_lib, progress
-from pipeline import errors
+from pipeline.commands import errors
 from pipeline.paths import Paths
 from pipeline.state import run_lock
 

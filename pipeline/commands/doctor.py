@@ -11,6 +11,7 @@ from typing import Callable, List, NamedTuple, Optional
 
 from components.atomic_pusher import serving_dir as serving_layout
 from pipeline.paths import Paths
+from pipeline.source_version import PROJECT_ROOT
 
 # Distributions whose versions constraints.txt pins, and the module each installs.
 PINNED = {"tfx": "tfx", "tensorflow": "tensorflow", "tf-keras": "tf_keras",
@@ -18,8 +19,7 @@ PINNED = {"tfx": "tfx", "tensorflow": "tensorflow", "tf-keras": "tf_keras",
           "tensorflow-model-analysis": "tensorflow_model_analysis",
           "tensorflow-data-validation": "tensorflow_data_validation", "tfx-bsl": "tfx_bsl",
           "ml-metadata": "ml_metadata", "apache-beam": "apache_beam"}
-CONSTRAINTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                           "constraints.txt")
+CONSTRAINTS = os.path.join(PROJECT_ROOT, "constraints.txt")
 INSTALL = "make .venv/.installed (or: pip install --ignore-requires-python -c constraints.txt -e .)"
 # A default run writes about 30 MB under the root, the quality profile a few hundred; Beam and
 # TF also write temporary files. A run that fills the disk half way leaves a mess.
