@@ -10,6 +10,7 @@ import sys
 from typing import Callable, List, NamedTuple, Optional
 
 from components.atomic_pusher import serving_dir as serving_layout
+from pipeline.commands.arguments import add_root_arg
 from pipeline.paths import Paths
 from pipeline.source_version import PROJECT_ROOT
 
@@ -209,3 +210,13 @@ def main(root: str) -> int:
           f"{warnings} warning{'s' if warnings != 1 else ''}"
           + ("" if problems else "; ready to run"))
     return 1 if problems else 0
+
+
+def add(commands) -> None:
+    parser = commands.add_parser("doctor", help="check that this machine can run the pipeline")
+    add_root_arg(parser)
+    parser.set_defaults(handler=handle)
+
+
+def handle(args) -> int:
+    return main(os.path.abspath(args.root))

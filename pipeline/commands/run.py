@@ -10,7 +10,10 @@ import sys
 from typing import List, TextIO
 
 from modules import config as config_lib, progress
+from pipeline import beam_args
 from pipeline.commands import errors
+from pipeline.commands.arguments import (
+    add_config_args, add_root_arg, add_runner_args, at_least_one, runner_options)
 from pipeline.paths import Paths
 from pipeline.state import run_lock
 
@@ -146,3 +149,57 @@ def run(config: config_lib.PipelineConfig, paths: Paths, profile: str, stage: st
             console.print_line(f"arith-tfx: see `arith-tfx inspect --root {paths.root}` and "
                                f"`arith-tfx runs --root {paths.root}`")
             return 0
+
+
+def add(commands) -> None:
+    parser = commands.add_parser("run", help="run the pipeline (Beam steps: locally, on Flink or "
+                                             "on Dataflow)")
+    add_root_arg(parser)
+    add_config_args(parser)
+    parser.add_argument("--stage", choices=("data", "train", "push"), default="push",
+                        help="how far to run (default: %(default)s, the whole pipeline)")
+    add_runner_args(parser)
+    parser.add_argument("--artifact-root", default="", metavar="URI",
+                        help="data, artifacts and served models there instead of under --root "
+                             "(which keeps the metadata store, lock and logs); dataflow: a "
+                             "gs:// folder")
+    parser.add_argument("--keep", type=at_least_one, metavar="N",
+                        help="after a push, keep only the newest N versions in serving/ "
+                             "(same as --set serving.keep_versions=N)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="run every component again, even where an earlier run's outputs "
+                             "could be reused")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args) -> int:
+    overrides = list(args.overrides)
+    if args.keep is not None:
+        overrides.append(f"serving.keep_versions={args.keep}")
+    config = config_lib.from_args(args.profile, overrides)  # fails fast, before imports
+    pipeline_args = beam_args.for_runner(runner_options(args)) + list(args.beam_arg)
+    if args.runner == "flink":
+        _check_engine(args.job_endpoint, args.worker_pool)
+    try:
+        paths = Paths.at(os.path.abspath(args.root), args.artifact_root)
+    except ValueError as error:
+        raise beam_args.RunnerError(str(error)) from error
+    if args.runner == "dataflow" and not paths.artifacts.startswith("gs://"):
+        raise beam_args.RunnerError(
+            "--runner dataflow needs --artifact-root gs://...: Dataflow's workers read and "
+            "write the spans and artifacts there")
+    paths.record_artifact_root()
+    return run(config, paths, args.profile, args.stage, pipeline_args,
+               enable_cache=not args.no_cache, verbose=args.verbose)
+
+
+def _check_engine(job_endpoint: str, worker_pool: str) -> None:
+    """Refuse at once, before any component runs, when nothing listens at the engine."""
+    from cluster import processes
+    for option, address, what in (("job_endpoint", job_endpoint, "Beam job server"),
+                                  ("worker_pool", worker_pool, "SDK worker pool")):
+        if not processes.port_open(*beam_args.host_port(option, address)):
+            raise beam_args.RunnerError(
+                f"no {what} answers at {address} (--{option.replace('_', '-')}); start a "
+                "local Flink cluster with "
+                "`arith-tfx cluster up`, or give the address of yours")

@@ -7,7 +7,7 @@ from typing import Iterable, List, NamedTuple, Optional
 from components.atomic_pusher.serving_dir import versions as serving_versions
 from modules import serving_contract
 
-# Exit codes, as `arith-tfx predict --help` lists them (pipeline/commands/cli.py, PREDICT_EPILOG).
+# Exit codes, as `arith-tfx predict --help` lists them (pipeline/commands/predict.py, EPILOG).
 ANSWERED = 0    # every expression answered with an integer (right or wrong)
 BAD_INPUT = 1   # some expression (its line says why) or --version was bad
 USAGE = 2       # argparse's, for the command line itself
