@@ -1,7 +1,6 @@
 """The whole pipeline, generator to Pusher, on tiny data: a push, a refused push under an
-impossible floor, a refused push of a model worse than the pushed one; then predict and
-lineage on what was pushed."""
-import dataclasses
+impossible floor; then predict, lineage, rollback and retention on what was pushed. The refused
+push of a model worse than the served one: tests/drop_gate_e2e_test.py."""
 import os
 import re
 import subprocess
@@ -12,7 +11,6 @@ import pytest
 from components.atomic_pusher.serving_dir import versions as serving_versions
 from modules import config, metrics, serving_contract
 from pipeline.reports import push_report, quality
-from pipeline.serving import versions
 from pipeline.state.metadata import Store, value
 from tests import mlmd
 from tests.conftest import run_pipeline
@@ -32,7 +30,7 @@ def test_a_validated_model_is_pushed_atomically(push_run):
     assert [name for name in os.listdir(push_run.serving_dir) if name.startswith(".")] == []
     report = push_report.explain(push_run.root)
     assert report.startswith(f"model pushed as version {version}"), report
-    # The push passed a quality gate that an untrained model fails (see the worse model below):
+    # The push passed a quality gate that an untrained model fails (tests/drop_gate_e2e_test.py):
     # the loss under the tiny profile's ceiling.
     store = Store(push_run.metadata_path)
     (blessing,) = store.inputs(store.producer(store.artifacts("PushedModel")[0]))["model_blessing"]
@@ -108,34 +106,6 @@ def test_impossible_floor_pushes_nothing_and_says_why(push_run):
     # data the pushed model has seen.
     assert mlmd.states(mlmd.executions_by_node(push_run.metadata_path)["Trainer"])[-1] == \
         "CACHED"
-
-
-def test_a_model_worse_than_the_pushed_one_is_not_blessed(push_run):
-    """The drop gate, end to end: with no loss gates, a model less exact than the one being
-    served is refused by the allowed drop of exact match (none) alone."""
-    # First a model that answers some one-digit problems right (the tiny profile's 300 steps
-    # may answer none of its test split), warm-started from the pushed one and pushed.
-    run_pipeline(config.with_overrides(config.profile("tiny"), ["model.train_steps=2000"]),
-                 push_run.root, "push")
-    before = serving_versions(push_run.serving_dir)
-    served = versions.listing(push_run.root)[-1]
-    # Some right answers are all the gate needs: a model that gets none is then measurably worse.
-    assert served.exact_match[quality.OVERALL] > 0, served
-    tiny = config.with_overrides(config.profile("tiny"), [
-        "generator.span=2", "eval.max_exact_match_drop=0", "eval.max_loss=100",
-        "eval.max_loss_increase=100"])
-    # The next span, but other dimensions: no warm start possible, so one step from scratch.
-    worse = dataclasses.replace(tiny, model=dataclasses.replace(
-        tiny.model, train_steps=1, warmup_steps=0, dim_hidden=8))
-    run_pipeline(worse, push_run.root, "push")
-    assert serving_versions(push_run.serving_dir) == before
-    report = push_report.explain(push_run.root)
-    reasons = [line.strip() for line in report.splitlines() if "Evaluator: " in line]
-    assert len(reasons) == 1 and re.fullmatch(
-        r"Evaluator: exact_match change vs\. the last pushed model = -0\.\d+ on slice overall "
-        r"fails the allowed change -0\.0000", reasons[0]), report
-    assert "trained from scratch: the last pushed model's dimensions differ " \
-           "(dim_hidden 16 -> 8)" in report, report
 
 
 def test_predict_refuses_a_version_that_is_no_number_and_undecodable_lines(push_run):
