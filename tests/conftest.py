@@ -31,9 +31,9 @@ def pytest_collection_modifyitems(items):
 
 
 def run_pipeline(cfg: config.PipelineConfig, root: str, stage: str) -> paths.Paths:
-    from tfx import v1 as tfx
+    from tfx.orchestration.local.local_dag_runner import LocalDagRunner
     where = paths.Paths(root)
-    tfx.orchestration.LocalDagRunner().run(
+    LocalDagRunner().run(
         factory.create_pipeline(cfg, where, E2E_BEAM_ARGS, stage=stage))
     return where
 
