@@ -30,6 +30,16 @@ def pytest_collection_modifyitems(items):
             "tiny_runs" if module in modules_with_runs else module))
 
 
+def pytest_xdist_node_collection_finished(node, ids):
+    """Under `--dist loadgroup`, xdist has suffixed every test's id with its group. A pytest that
+    ignores the suffix (pytest 9 with xdist 3.8) would spread each group, and make the session's
+    tiny runs, on both workers: refuse that before a test runs."""
+    if node.config.getoption("dist") == "loadgroup" and any("@" not in id_ for id_ in ids):
+        raise pytest.UsageError(
+            f"pytest-xdist did not group the tests (pytest {pytest.__version__}): install the "
+            "pins of constraints.txt (make test does)")
+
+
 def run_pipeline(cfg: config.PipelineConfig, root: str, stage: str) -> paths.Paths:
     from tfx.orchestration.local.local_dag_runner import LocalDagRunner
     where = paths.Paths(root)
