@@ -20,6 +20,9 @@ setuptools.setup(
         "test": ["pytest>=7", "pytest-timeout", "pytest-xdist", "kfp==2.13.0"],
         # `arith-tfx compile --target vertex`: TFX's KubeflowV2DagRunner needs the KFP SDK.
         "vertex": ["kfp==2.13.0"],
+        # bench/serve_load.py --server uvicorn: the ASGI server the hand-written one was measured
+        # against (docs/benchmarks.md); the served `arith-tfx serve` does not use it.
+        "bench": ["uvicorn", "httptools", "uvloop"],
     },
     entry_points={"console_scripts": ["arith-tfx=pipeline.commands.cli:main"]},
 )

@@ -5,7 +5,10 @@ new version is published into the serving directory, and the run counts the answ
 version and every failed request. Method and results: docs/benchmarks.md.
 
     .venv/bin/python bench/serve_load.py --root ROOT [--levels 1:2000,8:6000,32:12000]
-        [--server-arg=--max-batch=1]
+        [--server-arg=--max-batch=1] [--server uvicorn]
+
+`--server uvicorn` measures the same endpoints and model side on an ASGI server instead
+(bench/asgi_serve.py, needs `pip install -c constraints.txt -e '.[bench]'`).
 """
 import argparse
 import json
@@ -28,10 +31,17 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from components.atomic_pusher import serving_dir as serving_layout  # noqa: E402
 
 
-def start_server(serving: str, server_args):
+SERVERS = {
+    "serve": [sys.executable, "-m", "pipeline.commands.cli", "serve"],
+    "uvicorn": [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                             "asgi_serve.py")],
+}
+
+
+def start_server(server: str, serving: str, server_args):
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.commands.cli", "serve", "--model-dir", serving,
-         "--port", "0", "--poll-seconds", "0.5", *server_args],
+        [*SERVERS[server], "--model-dir", serving, "--port", "0", "--poll-seconds", "0.5",
+         *server_args],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = process.stdout.readline()
     if " on http" not in line:
@@ -108,6 +118,8 @@ def main() -> None:
     source.add_argument("--model-dir", help="a serving directory")
     parser.add_argument("--levels", default="1:2000,8:6000,32:12000",
                         help="concurrency:requests,...")
+    parser.add_argument("--server", choices=sorted(SERVERS), default="serve",
+                        help="arith-tfx serve (http.server), or the ASGI variant on uvicorn")
     parser.add_argument("--server-arg", action="append", default=[])
     parser.add_argument("--name", default="default server")
     parser.add_argument("--seed", type=int, default=1)
@@ -118,13 +130,13 @@ def main() -> None:
     # The server gets a serving directory of its own: the pushes here touch nothing of the user's.
     serving = os.path.join(tempfile.mkdtemp(prefix="arith-serve-load-"), "serving")
     shutil.copytree(os.path.join(source_dir, str(latest)), os.path.join(serving, str(latest)))
-    process, url = start_server(serving, args.server_arg)
+    process, url = start_server(args.server, serving, args.server_arg)
     try:
         for concurrency, total in (map(int, item.split(":")) for item in args.levels.split(",")):
             requests.post(f"{url}:predict", json={"instances": [{"defs": "x=1,y=2", "op": "x+y"}]},
                           timeout=60)  # the version just published is loaded before the next level
             time.sleep(1.5)
-            row = {"name": args.name, "server_args": args.server_arg,
+            row = {"name": args.name, "server": args.server, "server_args": args.server_arg,
                    **level(url, serving, concurrency, total, args.seed),
                    "machine": f"{platform.node()} {os.cpu_count()} cores"}
             print(json.dumps(row), flush=True)

@@ -17,7 +17,7 @@ MAX_OPERAND = 10**9
 PRECISIONS = ("float32", "mixed_bfloat16")
 ENC_LAYOUTS = ("text", "aligned")
 BLANKINGS = ("random", "prefix")
-DRAWS = ("value", "digits")
+DRAWS = ("value", "digits", "mixed")
 
 
 class ConfigError(ValueError):
@@ -33,7 +33,8 @@ class GeneratorConfig:
     max_val: int = 99
     ops: Tuple[str, ...] = features.OPERATORS
     # "value": operands uniform in [-max_val, max_val], as the reference draws them; "digits":
-    # each operand's digit count uniform first, then its value (short and long operands alike).
+    # each operand's digit count uniform first, then its value (short and long operands alike);
+    # "mixed": each operand drawn one way or the other, half and half.
     draw: str = "value"
     # How likely each of `ops` is, in their order (relative weights); empty: all equally.
     op_weights: Tuple[float, ...] = ()

@@ -44,6 +44,11 @@ def digit_buckets(max_val: int) -> List[Tuple[int, int]]:
 def _operands(count: int, max_val: int, draw: str, rng: np.random.Generator) -> List[int]:
     if draw == "value":
         return rng.integers(-max_val, max_val + 1, size=count).tolist()
+    if draw == "mixed":
+        by_value = rng.integers(0, 2, size=count).astype(bool)
+        values = _operands(count, max_val, "value", rng)
+        by_digits = _operands(count, max_val, "digits", rng)
+        return np.where(by_value, values, by_digits).tolist()
     if draw != "digits":
         raise ValueError(f"draw must be one of {DRAWS}, received {draw!r}")
     buckets = np.array(digit_buckets(max_val))

@@ -95,6 +95,19 @@ def test_digits_draw_makes_each_digit_count_equally_likely_within_the_range():
     assert short / 16000 < 0.15  # by value, nine in ten operands have four digits
 
 
+def test_mixed_draw_takes_each_operand_by_value_or_by_digit_count_half_and_half():
+    drawn = samples.generate(8000, 10000, ("+",), samples.shard_rng(5, 0), "mixed")
+    operands = [value for sample in drawn for value in _operands(sample)[1:]]
+    assert max(abs(value) for value in operands) <= 10000
+    counts = [sum(1 for value in operands if low <= abs(value) <= high)
+              for low, high in samples.digit_buckets(10000)]
+    # Half by digit count (a quarter per bucket), half by value (0.1%, 0.9%, 9% and 90%):
+    # 12.55%, 12.95%, 17% and 57.5%, each within 2 points.
+    expected = [0.1255, 0.1295, 0.17, 0.575]
+    assert all(abs(count / len(operands) - share) < 0.02
+               for count, share in zip(counts, expected)), counts
+
+
 def test_an_unknown_draw_is_refused_by_name():
     with pytest.raises(ValueError, match="draw must be one of .*received 'log'"):
         samples.generate(10, 99, ("+",), samples.shard_rng(1, 0), "log")
