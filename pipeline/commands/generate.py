@@ -17,7 +17,7 @@ def add(commands) -> None:
                         help="comma-separated subset of + - * (default: %(default)s)")
     parser.add_argument("--draw", choices=config_lib.DRAWS, default=defaults.draw,
                         help="operands uniform by value (default), or their digit count "
-                             "uniform first")
+                             "uniform first, or each operand one way or the other (mixed)")
     parser.add_argument("--op-weights", default="",
                         help="relative weight of each of --ops, comma-separated (default: "
                              "equally likely)")
