@@ -8,7 +8,7 @@ version and every failed request. Method and results: docs/benchmarks.md.
         [--server-arg=--max-batch=1] [--server uvicorn]
 
 `--server uvicorn` measures the same endpoints and model side on an ASGI server instead
-(bench/asgi_serve.py, needs `pip install -c constraints.txt -e '.[bench]'`).
+(bench/asgi_serve.py, needs `pip install --ignore-requires-python -c constraints.txt -e '.[test,bench]'`).
 """
 import argparse
 import json

@@ -30,6 +30,7 @@ def pytest_collection_modifyitems(items):
             "tiny_runs" if module in modules_with_runs else module))
 
 
+@pytest.hookimpl(optionalhook=True)  # defined by xdist; pytest alone runs without it
 def pytest_xdist_node_collection_finished(node, ids):
     """Under `--dist loadgroup`, xdist has suffixed every test's id with its group. A pytest that
     ignores the suffix (pytest 9 with xdist 3.8) would spread each group, and make the session's

@@ -1,8 +1,8 @@
 """`arith-tfx predict` at its edges, on the model the tiny pipeline pushed (tests/conftest.py's
-push_run, as in tests/pipeline_push_e2e_test.py) and on two models exported as the Trainer
-exports one whose answers are known (always an integer, never one): empty expressions, blank
-stdin lines, and exit codes that tell bad input (1) from a model that gave no integer (3) and
-from no model (4)."""
+push_run, as in tests/pipeline_push_e2e_test.py), and on two models exported the way the
+Trainer exports one, whose answers are known: one always gives an integer, the other never does.
+Covered: empty expressions, blank stdin lines, and exit codes that tell bad input (1) from a
+model that gave no integer (3) and from no model (4)."""
 import itertools
 import os
 import subprocess
