@@ -106,6 +106,9 @@ def test_mixed_draw_takes_each_operand_by_value_or_by_digit_count_half_and_half(
     expected = [0.1255, 0.1295, 0.17, 0.575]
     assert all(abs(count / len(operands) - share) < 0.02
                for count, share in zip(counts, expected)), counts
+    # Each operand on its own: both four-digit (or 10,000) in 0.575^2, a third of the pairs.
+    both_long = sum(1 for sample in drawn if min(map(abs, _operands(sample)[1:])) >= 1000)
+    assert abs(both_long / len(drawn) - 0.575 ** 2) < 0.03, both_long
 
 
 def test_an_unknown_draw_is_refused_by_name():
