@@ -34,7 +34,8 @@ class GeneratorConfig:
     ops: Tuple[str, ...] = features.OPERATORS
     # "value": operands uniform in [-max_val, max_val], as the reference draws them; "digits":
     # each operand's digit count uniform first, then its value (short and long operands alike);
-    # "mixed": each operand drawn one way or the other, half and half.
+    # "mixed": each operand drawn one way or the other, half and half. One draw for every
+    # operator, or one per operator of `ops`, comma-separated ("mixed,mixed,digits").
     draw: str = "value"
     # How likely each of `ops` is, in their order (relative weights); empty: all equally.
     op_weights: Tuple[float, ...] = ()
@@ -276,7 +277,10 @@ def validate_generator(g: GeneratorConfig) -> None:
     _require(len(g.ops) >= 1 and all(op in features.OPERATORS for op in g.ops), "generator.ops",
              ",".join(g.ops), f"each must be one of {' '.join(features.OPERATORS)}")
     _require(len(set(g.ops)) == len(g.ops), "generator.ops", ",".join(g.ops), "no repeats")
-    _require(g.draw in DRAWS, "generator.draw", g.draw, f"allowed values: {', '.join(DRAWS)}")
+    draws = g.draw.split(",")
+    _require(all(name in DRAWS for name in draws) and len(draws) in (1, len(g.ops)),
+             "generator.draw", g.draw, f"allowed values: {', '.join(DRAWS)}; or one of them per "
+             f"operator of generator.ops ({','.join(g.ops)}), comma-separated")
     _require(not g.op_weights or (len(g.op_weights) == len(g.ops)
                                   and all(weight > 0 for weight in g.op_weights)),
              "generator.op_weights", ",".join(map(str, g.op_weights)),

@@ -97,6 +97,9 @@ def test_executor_writes_span_and_records_it_on_the_artifact(tmp_path):
     (spec.MAX_VAL, 0, "generator.max_val=0"),
     (spec.OPS, "+,/", "generator.ops"),
     (spec.DRAW, "log", "generator.draw='log' is invalid: allowed values: value, digits, mixed"),
+    (spec.DRAW, "mixed,mixed,digits", "generator.draw='mixed,mixed,digits' is invalid: "
+                                      "allowed values: value, digits, mixed; or one of them "
+                                      "per operator of generator.ops"),
     (spec.OP_WEIGHTS, "1,0", "generator.op_weights='1.0,0.0' is invalid: one positive weight"),
 ])
 def test_executor_rejects_bad_parameters_before_writing(tmp_path, key, value, message):

@@ -58,25 +58,52 @@ def _operands(count: int, max_val: int, draw: str, rng: np.random.Generator) -> 
     return (magnitudes * signs).tolist()
 
 
+def draws_per_operator(draw: str, ops: Sequence[str]) -> Tuple[str, ...]:
+    """`draw` is one draw for every operator, or one per operator of `ops`, comma-separated."""
+    draws = tuple(part.strip() for part in draw.split(","))
+    if len(draws) == 1:
+        return draws * len(ops)
+    if len(draws) != len(ops) or not all(name in DRAWS for name in draws):
+        raise ValueError(f"draw must be one of {DRAWS}, or one of them per operator of "
+                         f"{','.join(ops)}, received {draw!r}")
+    return draws
+
+
 def generate(count: int, max_val: int, ops: Sequence[str], rng: np.random.Generator,
              draw: str = "value", op_weights: Sequence[float] = ()) -> List[Sample]:
-    """Draws `count` samples: operands in [-max_val, max_val] as `draw` says, operators from
-    ops, as likely as their `op_weights` say (all equally without)."""
-    xs = _operands(count, max_val, draw, rng)
-    ys = _operands(count, max_val, draw, rng)
-    return compose(xs, ys, ops, rng, op_weights)
+    """Draws `count` samples: operands in [-max_val, max_val] as `draw` says (one draw, or one
+    per operator), operators from ops, as likely as their `op_weights` say (all equally
+    without)."""
+    draws = draws_per_operator(draw, ops)
+    if len(set(draws)) == 1:
+        xs = _operands(count, max_val, draws[0], rng)
+        ys = _operands(count, max_val, draws[0], rng)
+        return compose(xs, ys, ops, rng, op_weights)
+    # The operator first, then each pair as its operator's draw says.
+    operators = _operators(count, ops, rng, op_weights)
+    pairs = {name: (_operands(count, max_val, name, rng), _operands(count, max_val, name, rng))
+             for name in sorted(set(draws))}
+    xs = [pairs[draws[o]][0][i] for i, o in enumerate(operators)]
+    ys = [pairs[draws[o]][1][i] for i, o in enumerate(operators)]
+    return compose(xs, ys, ops, rng, operators=operators)
+
+
+def _operators(count: int, ops: Sequence[str], rng: np.random.Generator,
+               op_weights: Sequence[float] = ()) -> List[int]:
+    if op_weights:
+        shares = np.asarray(op_weights, np.float64) / np.sum(op_weights)
+        return rng.choice(len(ops), size=count, p=shares).tolist()
+    return rng.integers(0, len(ops), size=count).tolist()
 
 
 def compose(xs: Sequence[int], ys: Sequence[int], ops: Sequence[str],
-            rng: np.random.Generator, op_weights: Sequence[float] = ()) -> List[Sample]:
-    """Samples of the given operands: operators from ops (weighted by op_weights, or uniform),
-    both orders of the definitions and of the operation equally likely."""
+            rng: np.random.Generator, op_weights: Sequence[float] = (),
+            operators: Sequence[int] = ()) -> List[Sample]:
+    """Samples of the given operands: operators from ops (the given indices, or drawn as
+    op_weights say, or uniform), both orders of the definitions and of the operation equally
+    likely."""
     count = len(xs)
-    if op_weights:
-        shares = np.asarray(op_weights, np.float64) / np.sum(op_weights)
-        operators = rng.choice(len(ops), size=count, p=shares).tolist()
-    else:
-        operators = rng.integers(0, len(ops), size=count).tolist()
+    operators = list(operators) or _operators(count, ops, rng, op_weights)
     x_defined_first = rng.integers(0, 2, size=count).tolist()
     x_operand_first = rng.integers(0, 2, size=count).tolist()
     samples = []

@@ -111,6 +111,32 @@ def test_mixed_draw_takes_each_operand_by_value_or_by_digit_count_half_and_half(
     assert abs(both_long / len(drawn) - 0.575 ** 2) < 0.03, both_long
 
 
+def test_each_operator_can_have_its_own_draw():
+    drawn = samples.generate(9000, 10000, ("+", "*"), samples.shard_rng(8, 0), "mixed,digits")
+    buckets = samples.digit_buckets(10000)
+
+    def bucket_shares(operator):
+        operands = [value for sample in drawn if sample.op[1] == operator
+                    for value in _operands(sample)[1:]]
+        return [sum(1 for value in operands if low <= abs(value) <= high) / len(operands)
+                for low, high in buckets]
+
+    # `+` as the mixed draw (57.5% four-digit), `*` as the digits draw (a quarter per bucket).
+    assert all(abs(share - want) < 0.025 for share, want in
+               zip(bucket_shares("+"), (0.1255, 0.1295, 0.17, 0.575))), bucket_shares("+")
+    assert all(abs(share - 0.25) < 0.025 for share in bucket_shares("*")), bucket_shares("*")
+    # One draw named for every operator is the same as naming it once: the same samples.
+    assert samples.generate(50, 10000, ("+", "*"), samples.shard_rng(8, 0), "digits,digits") \
+        == samples.generate(50, 10000, ("+", "*"), samples.shard_rng(8, 0), "digits")
+
+
+def test_a_draw_per_operator_needs_one_known_draw_for_each_operator():
+    for draw in ("mixed,digits", "mixed,log,digits"):
+        with pytest.raises(ValueError, match=f"one of them per operator of \\+,-,\\*, "
+                                             f"received '{draw}'"):
+            samples.generate(10, 99, ("+", "-", "*"), samples.shard_rng(1, 0), draw)
+
+
 def test_an_unknown_draw_is_refused_by_name():
     with pytest.raises(ValueError, match="draw must be one of .*received 'log'"):
         samples.generate(10, 99, ("+",), samples.shard_rng(1, 0), "log")

@@ -15,9 +15,10 @@ def add(commands) -> None:
                         help="operands are uniform in [-max_val, max_val]")
     parser.add_argument("--ops", default=",".join(defaults.ops),
                         help="comma-separated subset of + - * (default: %(default)s)")
-    parser.add_argument("--draw", choices=config_lib.DRAWS, default=defaults.draw,
+    parser.add_argument("--draw", default=defaults.draw,
                         help="operands uniform by value (default), or their digit count "
-                             "uniform first, or each operand one way or the other (mixed)")
+                             "uniform first (digits), or each operand one way or the other "
+                             "(mixed); or one of these per operator of --ops, comma-separated")
     parser.add_argument("--op-weights", default="",
                         help="relative weight of each of --ops, comma-separated (default: "
                              "equally likely)")
