@@ -1,10 +1,10 @@
 """Benchmark: a pushed model's exact match on fresh cases, through its serving signature.
 
 Operands uniform in the model's trained range (`--cases` in all, the operations taking turns),
-as the reference draws them, and per operation and digit count of the longer operand
-(`--per-digits` each), whatever the training span's own mix; and on a second distribution,
-carry and borrow chains through every place (`--per-digits` per operation). Method and results:
-docs/benchmarks.md.
+as the reference draws them, also broken down by the result's digit count; per operation and
+digit count of the longer operand (`--per-digits` each), whatever the training span's own mix;
+and on a second distribution, carry and borrow chains through every place (`--per-digits` per
+operation). Method and results: docs/benchmarks.md.
 
     .venv/bin/python bench/fresh_cases.py --root ROOT [--version V] [--cases 1500]
 """
@@ -19,18 +19,33 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cases  # noqa: E402  (bench/cases.py, beside this script)
 
 
-def exact_match(serve, columns) -> float:
+def answered_right(serve, columns):
+    """One bool per case: served `res` is the expected result."""
     import tensorflow as tf
     from modules import serving_contract
     defs, op, res = columns
-    right = 0
+    right = []
     for start in range(0, len(defs), 500):
         requests = [serving_contract.request(d, o)
                     for d, o in zip(defs[start:start + 500], op[start:start + 500])]
         out = serve(**{serving_contract.INPUT: tf.constant(requests)})
-        right += sum(answer["res"] == expected and not answer["error"] for answer, expected in
-                     zip(serving_contract.answers(out), res[start:start + 500]))
-    return right / len(defs)
+        right += [answer["res"] == expected and not answer["error"] for answer, expected in
+                  zip(serving_contract.answers(out), res[start:start + 500])]
+    return right
+
+
+def exact_match(serve, columns) -> float:
+    return sum(answered_right(serve, columns)) / len(columns[0])
+
+
+def by_result_digits(right, results):
+    """Exact match per digit count of the expected result, with the count of cases: where a
+    uniform draw's misses are (for `+` and `-`, results far shorter than their operands)."""
+    groups = {}
+    for ok, result in zip(right, results):
+        groups.setdefault(len(result.lstrip("-")), []).append(ok)
+    return {digits: [round(sum(oks) / len(oks), 4), len(oks)]
+            for digits, oks in sorted(groups.items())}
 
 
 def main() -> None:
@@ -56,14 +71,17 @@ def main() -> None:
     serve = tf.saved_model.load(directory).signatures[serving_contract.SIGNATURE]
     ops = tuple(args.ops.split(","))
     row = {"name": args.name, "model": directory, "max_val": max_val}
-    per_op = {}
+    per_op, per_result = {}, {}
     for index, operation in enumerate(ops):
         share = args.cases // len(ops) + (1 if index < args.cases % len(ops) else 0)
-        per_op[operation] = exact_match(serve, cases.uniform(
-            share, max_val, (operation,), cases.UNIFORM_SEED + index))
+        drawn = cases.uniform(share, max_val, (operation,), cases.UNIFORM_SEED + index)
+        right = answered_right(serve, drawn)
+        per_op[operation] = sum(right) / len(right)
+        per_result[operation] = by_result_digits(right, drawn[2])
     row["cases"] = args.cases
     row["all"] = round(sum(per_op.values()) / len(per_op), 4)
     row.update({operation: round(share, 4) for operation, share in per_op.items()})
+    row["uniform_by_result_digits"] = per_result
     row["by_digits"] = {
         operation: {digits: round(exact_match(serve, cases.longest(
             args.per_digits, max_val, operation, digits, cases.DIGITS_SEED + index)), 4)
