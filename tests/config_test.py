@@ -14,11 +14,13 @@ def test_every_profile_is_valid(name):
 
 def test_overrides_are_parsed_to_the_field_types():
     changed = config.from_args("tiny", ["model.dim_hidden=32", "model.learning_rate=0.01",
-                                        "generator.ops=+,-", "data.schema=infer"])
+                                        "generator.ops=+,-", "data.schema=infer",
+                                        "generator.draw=mixed,digits"])
     assert changed.model.dim_hidden == 32
     assert changed.model.learning_rate == 0.01
     assert changed.generator.ops == ("+", "-")
     assert changed.data.schema == "infer"
+    assert changed.generator.draw == "mixed,digits"  # one draw per operator of generator.ops
     assert config.profile("tiny").model.dim_hidden == 16, "profiles must not be mutated"
 
 
@@ -27,6 +29,9 @@ def test_overrides_are_parsed_to_the_field_types():
     ("generator.max_val=0", "generator.max_val=0 is invalid"),
     ("generator.ops=+,/", "generator.ops='+,/' is invalid: each must be one of + - *"),
     ("generator.shards=0", "generator.shards=0 is invalid"),
+    ("generator.draw=mixed,digits", "generator.draw='mixed,digits' is invalid: allowed values: "
+                                    "value, digits, mixed; or one of them per operator of "
+                                    "generator.ops"),
     ("data.schema=guess", "allowed values: curated, infer"),
     ("model.dim_heads=3", "must divide model.dim_hidden"),
     ("model.width_dec=4", "needs at least 6 result tokens"),

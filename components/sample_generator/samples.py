@@ -1,5 +1,5 @@
 """The sample grammar: deterministic arithmetic samples as serialized tf.Examples."""
-from typing import Iterator, List, NamedTuple, Sequence, Tuple
+from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 from tensorflow.core.example import example_pb2
@@ -60,12 +60,13 @@ def _operands(count: int, max_val: int, draw: str, rng: np.random.Generator) -> 
 
 def draws_per_operator(draw: str, ops: Sequence[str]) -> Tuple[str, ...]:
     """`draw` is one draw for every operator, or one per operator of `ops`, comma-separated."""
-    draws = tuple(part.strip() for part in draw.split(","))
+    draws = tuple(draw.split(","))
     if len(draws) == 1:
         return draws * len(ops)
     if len(draws) != len(ops) or not all(name in DRAWS for name in draws):
-        raise ValueError(f"draw must be one of {DRAWS}, or one of them per operator of "
-                         f"{','.join(ops)}, received {draw!r}")
+        raise ValueError(f"draw must be one of {', '.join(DRAWS)}, or one of them for each of "
+                         f"the {len(ops)} operators ({' '.join(ops)}), comma-separated; "
+                         f"received {draw!r}")
     return draws
 
 
@@ -98,12 +99,13 @@ def _operators(count: int, ops: Sequence[str], rng: np.random.Generator,
 
 def compose(xs: Sequence[int], ys: Sequence[int], ops: Sequence[str],
             rng: np.random.Generator, op_weights: Sequence[float] = (),
-            operators: Sequence[int] = ()) -> List[Sample]:
+            operators: Optional[Sequence[int]] = None) -> List[Sample]:
     """Samples of the given operands: operators from ops (the given indices, or drawn as
     op_weights say, or uniform), both orders of the definitions and of the operation equally
     likely."""
     count = len(xs)
-    operators = list(operators) or _operators(count, ops, rng, op_weights)
+    if operators is None:
+        operators = _operators(count, ops, rng, op_weights)
     x_defined_first = rng.integers(0, 2, size=count).tolist()
     x_operand_first = rng.integers(0, 2, size=count).tolist()
     samples = []

@@ -132,7 +132,8 @@ def test_each_operator_can_have_its_own_draw():
 
 def test_a_draw_per_operator_needs_one_known_draw_for_each_operator():
     for draw in ("mixed,digits", "mixed,log,digits"):
-        with pytest.raises(ValueError, match=f"one of them per operator of \\+,-,\\*, "
+        with pytest.raises(ValueError, match=f"one of them for each of the 3 operators "
+                                             f"\\(\\+ - \\*\\), comma-separated; "
                                              f"received '{draw}'"):
             samples.generate(10, 99, ("+", "-", "*"), samples.shard_rng(1, 0), draw)
 
