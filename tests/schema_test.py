@@ -27,7 +27,7 @@ def _anomalies(statistics, schema_file):
 
 @pytest.fixture(scope="module")
 def seed_range(tmp_path_factory):
-    """What the seed profile's generator writes: operands up to 10,000, by digit count."""
+    """What the seed profile's generator writes: operands up to 10,000, drawn as it draws them."""
     g = config.profile("seed").generator
     rows = (samples.generate(3000, g.max_val, g.ops, samples.shard_rng(3, 0), g.draw)
             + samples.compose([10000, -10000], [-10000, 9999], ("*",), samples.shard_rng(3, 1)))
