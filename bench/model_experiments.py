@@ -30,10 +30,10 @@ def training_data(config, generator, pool: int, blank_anew: bool, seed: int, mix
     from modules import features, trainer, transform
 
     size = pool or 2_000_000
-    from components.sample_generator import samples
+    from modules.config import draws_per_operator
     ops = mix or generator.ops
     # A draw per operator follows its operator into the mix (`--train-mix +,-,*,*`).
-    draw_of = dict(zip(generator.ops, samples.draws_per_operator(generator.draw, generator.ops)))
+    draw_of = dict(zip(generator.ops, draws_per_operator(generator.draw, generator.ops)))
     defs, op, res = cases.uniform(size, generator.max_val, ops, seed,
                                   ",".join(draw_of[operator] for operator in ops))
     custom = {**config.__dict__, transform.MAX_VAL: generator.max_val}

@@ -268,6 +268,18 @@ def max_tgt_tokens(max_val: int, ops) -> int:
     return len(str(-largest)) + 1
 
 
+def draws_per_operator(draw: str, ops) -> Tuple[str, ...]:
+    """`generator.draw` as one draw per operator of `ops`: one name for all, or one per
+    operator, comma-separated. The one check of a draw, for the config and the generator."""
+    draws = tuple(draw.split(","))
+    if len(draws) == 1:
+        draws *= len(ops)
+    _require(len(draws) == len(ops) and all(name in DRAWS for name in draws), "generator.draw",
+             draw, f"allowed values: {', '.join(DRAWS)}; or one of them per operator of "
+             f"generator.ops ({','.join(ops)}), comma-separated")
+    return draws
+
+
 def validate_generator(g: GeneratorConfig) -> None:
     _require(g.samples >= 1, "generator.samples", g.samples, "must be at least 1")
     _require(g.shards >= 1, "generator.shards", g.shards, "must be at least 1")
@@ -280,10 +292,7 @@ def validate_generator(g: GeneratorConfig) -> None:
     _require(len(g.ops) >= 1 and all(op in features.OPERATORS for op in g.ops), "generator.ops",
              ",".join(g.ops), f"each must be one of {' '.join(features.OPERATORS)}")
     _require(len(set(g.ops)) == len(g.ops), "generator.ops", ",".join(g.ops), "no repeats")
-    draws = g.draw.split(",")
-    _require(all(name in DRAWS for name in draws) and len(draws) in (1, len(g.ops)),
-             "generator.draw", g.draw, f"allowed values: {', '.join(DRAWS)}; or one of them per "
-             f"operator of generator.ops ({','.join(g.ops)}), comma-separated")
+    draws_per_operator(g.draw, g.ops)
     _require(not g.op_weights or (len(g.op_weights) == len(g.ops)
                                   and all(weight > 0 for weight in g.op_weights)),
              "generator.op_weights", ",".join(map(str, g.op_weights)),

@@ -5,7 +5,7 @@ import numpy as np
 from tensorflow.core.example import example_pb2
 
 from modules import features
-from modules.config import DRAWS
+from modules.config import draws_per_operator
 
 
 class Sample(NamedTuple):
@@ -49,25 +49,12 @@ def _operands(count: int, max_val: int, draw: str, rng: np.random.Generator) -> 
         values = _operands(count, max_val, "value", rng)
         by_digits = _operands(count, max_val, "digits", rng)
         return np.where(by_value, values, by_digits).tolist()
-    if draw != "digits":
-        raise ValueError(f"draw must be one of {DRAWS}, received {draw!r}")
+    # "digits" (draws_per_operator has checked the name)
     buckets = np.array(digit_buckets(max_val))
     low, high = buckets[rng.integers(0, len(buckets), size=count)].T
     magnitudes = rng.integers(low, high + 1)
     signs = rng.integers(0, 2, size=count) * 2 - 1
     return (magnitudes * signs).tolist()
-
-
-def draws_per_operator(draw: str, ops: Sequence[str]) -> Tuple[str, ...]:
-    """`draw` is one draw for every operator, or one per operator of `ops`, comma-separated."""
-    draws = tuple(draw.split(","))
-    if len(draws) == 1:
-        return draws * len(ops)
-    if len(draws) != len(ops) or not all(name in DRAWS for name in draws):
-        raise ValueError(f"draw must be one of {', '.join(DRAWS)}, or one of them for each of "
-                         f"the {len(ops)} operators ({' '.join(ops)}), comma-separated; "
-                         f"received {draw!r}")
-    return draws
 
 
 def generate(count: int, max_val: int, ops: Sequence[str], rng: np.random.Generator,
