@@ -74,6 +74,9 @@ class ModelConfig:
     learning_rate: float = 1e-3
     # Gradients are rescaled to at most this global norm; 0 turns clipping off.
     clip_norm: float = 0.0
+    # Decoupled weight decay (AdamW) of the dense and embedding weights, times the learning
+    # rate at each step; 0: plain Adam. Norms and biases are never decayed.
+    weight_decay: float = 0.0
     warmup_steps: int = 100
     train_steps: int = 5000
     # Start from the last pushed model's weights when its dimensions match (continuous training).
@@ -323,6 +326,8 @@ def _validate(config: PipelineConfig) -> None:
     _require(m.learning_rate > 0, "model.learning_rate", m.learning_rate, "must be positive")
     _require(0 <= m.dropout < 1, "model.dropout", m.dropout, "must be in [0, 1)")
     _require(m.clip_norm >= 0, "model.clip_norm", m.clip_norm, "must be at least 0 (0: off)")
+    _require(m.weight_decay >= 0, "model.weight_decay", m.weight_decay,
+             "must be at least 0 (0: off)")
     _require(m.blanking in BLANKINGS, "model.blanking", m.blanking,
              f"allowed values: {', '.join(BLANKINGS)}")
     _require(m.enc_layout in ENC_LAYOUTS, "model.enc_layout", m.enc_layout,

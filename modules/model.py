@@ -88,6 +88,17 @@ def learning_rate(config):
         warmup_target=config.learning_rate, warmup_steps=config.warmup_steps)
 
 
+def optimizer(config, rate):
+    """Adam, or AdamW when config.weight_decay is set (norms and biases not decayed)."""
+    clip = config.clip_norm or None
+    if not config.weight_decay:
+        return tf_keras.optimizers.Adam(rate, global_clipnorm=clip)
+    decayed = tf_keras.optimizers.AdamW(rate, weight_decay=config.weight_decay,
+                                        global_clipnorm=clip)
+    decayed.exclude_from_weight_decay(var_names=["norm", "bias"])
+    return decayed
+
+
 @layers.register
 class ArithModel(tf_keras.Model):
     """The functional model; its training and evaluation steps are traced without AutoGraph."""
@@ -130,8 +141,7 @@ def build_model(config, rate=None):
     cross_entropy = tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     token_accuracy = tf_keras.metrics.SparseCategoricalAccuracy(name="token_accuracy")
     model.compile(
-        optimizer=tf_keras.optimizers.Adam(learning_rate(c) if rate is None else rate,
-                                           global_clipnorm=c.clip_norm or None),
+        optimizer=optimizer(c, learning_rate(c) if rate is None else rate),
         loss=[cross_entropy, cross_entropy] if c.hint_weight else cross_entropy,
         loss_weights=[1.0, c.hint_weight] if c.hint_weight else None,
         metrics=[[token_accuracy], []] if c.hint_weight else [token_accuracy])

@@ -124,3 +124,18 @@ def test_a_model_with_hints_trains_both_heads_and_serves_the_result_alone():
     inputs = arith.serving_inputs(x[ENC])
     np.testing.assert_allclose(served(inputs, training=False).numpy(),
                                model(inputs, training=False)[0].numpy(), atol=0.1)
+
+
+def test_weight_decay_shrinks_kernels_and_embeddings_but_not_norms_or_biases():
+    import dataclasses
+    config = dataclasses.replace(CONFIG, weight_decay=0.5)
+    model = arith.build_model(config, rate=0.1)
+    before = {v.name: v.numpy().copy() for v in model.trainable_variables}
+    # All-zero gradients: only the decay moves a weight, by the factor 1 - rate * decay.
+    model.optimizer.apply_gradients(
+        [(tf.zeros_like(v), v) for v in model.trainable_variables])
+    for v in model.trainable_variables:
+        factor = 1 - 0.1 * 0.5 if not any(k in v.name for k in ("norm", "bias")) else 1.0
+        np.testing.assert_allclose(v.numpy(), before[v.name] * factor, rtol=1e-5, atol=1e-7,
+                                   err_msg=v.name)
+    assert type(arith.build_model(CONFIG).optimizer) is tf_keras.optimizers.Adam
