@@ -14,6 +14,7 @@ from components.sample_generator import samples  # noqa: E402  (after the path a
 UNIFORM_SEED = 1000
 DIGITS_SEED = 2000
 CARRY_SEED = 3000
+ENDS_SEED = 4000
 
 
 def columns(drawn):
@@ -72,6 +73,21 @@ def carry_chains(count, max_val, operation, seed=CARRY_SEED):
         xs.append(sign * x)
         ys.append(sign * y)
     return columns(samples.compose(xs, ys, (operation,), rng))
+
+
+def range_ends(count, max_val, operation, seed=ENDS_SEED):
+    """Cases with one operand at an end of the range (max_val or -max_val), the other's digit
+    count uniform, either one first: the edge that a uniform draw shows once in thousands."""
+    rng = samples.shard_rng(seed, ord(operation))
+    buckets = np.array(samples.digit_buckets(max_val))
+    low, high = buckets[rng.integers(0, len(buckets), size=count)].T
+    others = rng.integers(low, high + 1)
+    signs = rng.integers(0, 2, size=(2, count)) * 2 - 1
+    ends = signs[0] * max_val
+    swap = rng.integers(0, 2, size=count).astype(bool)
+    xs = np.where(swap, others * signs[1], ends)
+    ys = np.where(swap, ends, others * signs[1])
+    return columns(samples.compose(xs.tolist(), ys.tolist(), (operation,), rng))
 
 
 def _number(digits_from_the_ones):

@@ -3,7 +3,8 @@
 Operands uniform in the model's trained range (`--cases` in all, the operations taking turns),
 as the reference draws them, also broken down by the result's digit count; per operation and
 digit count of the longer operand (`--per-digits` each), whatever the training span's own mix;
-and on a second distribution, carry and borrow chains through every place (`--per-digits` per
+on a second distribution, carry and borrow chains through every place (`--per-digits` per
+operation); and with one operand at an end of the range, ±max_val (`--per-digits` per
 operation). Method and results: docs/benchmarks.md.
 
     .venv/bin/python bench/fresh_cases.py --root ROOT [--version V] [--cases 1500]
@@ -89,6 +90,9 @@ def main() -> None:
         for index, operation in enumerate(ops)}
     row["carry_chains"] = {
         operation: round(exact_match(serve, cases.carry_chains(
+            args.per_digits, max_val, operation)), 4) for operation in ops}
+    row["range_ends"] = {
+        operation: round(exact_match(serve, cases.range_ends(
             args.per_digits, max_val, operation)), 4) for operation in ops}
     row["machine"] = f"{platform.node()} {os.cpu_count()} cores"
     print(json.dumps(row))
