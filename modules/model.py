@@ -93,10 +93,12 @@ def optimizer(config, rate):
     clip = config.clip_norm or None
     if not config.weight_decay:
         return tf_keras.optimizers.Adam(rate, global_clipnorm=clip)
-    decayed = tf_keras.optimizers.AdamW(rate, weight_decay=config.weight_decay,
-                                        global_clipnorm=clip)
-    decayed.exclude_from_weight_decay(var_names=["norm", "bias"])
-    return decayed
+    adamw = tf_keras.optimizers.AdamW(rate, weight_decay=config.weight_decay,
+                                      global_clipnorm=clip)
+    # By variable name: every LayerNormalization in modules/layers.py is named "norm", and
+    # Dense and EinsumDense name their bias "bias" (tests/model_test.py checks both).
+    adamw.exclude_from_weight_decay(var_names=["norm", "bias"])
+    return adamw
 
 
 @layers.register
