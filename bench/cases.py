@@ -76,17 +76,14 @@ def carry_chains(count, max_val, operation, seed=CARRY_SEED):
 
 
 def range_ends(count, max_val, operation, seed=ENDS_SEED):
-    """Cases with one operand at an end of the range (max_val or -max_val), the other's digit
-    count uniform, either one first: the edge that a uniform draw shows once in thousands."""
+    """Cases with one operand at an end of the range (max_val or -max_val), the other drawn by
+    digit count as the generator draws it, either one as x: the edge that a uniform draw shows
+    once in thousands."""
     rng = samples.shard_rng(seed, ord(operation))
-    buckets = np.array(samples.digit_buckets(max_val))
-    low, high = buckets[rng.integers(0, len(buckets), size=count)].T
-    others = rng.integers(low, high + 1)
-    signs = rng.integers(0, 2, size=(2, count)) * 2 - 1
-    ends = signs[0] * max_val
+    others = np.array(samples.operands(count, max_val, "digits", rng))
+    ends = (rng.integers(0, 2, size=count) * 2 - 1) * max_val
     swap = rng.integers(0, 2, size=count).astype(bool)
-    xs = np.where(swap, others * signs[1], ends)
-    ys = np.where(swap, ends, others * signs[1])
+    xs, ys = np.where(swap, others, ends), np.where(swap, ends, others)
     return columns(samples.compose(xs.tolist(), ys.tolist(), (operation,), rng))
 
 

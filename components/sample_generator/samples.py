@@ -41,13 +41,14 @@ def digit_buckets(max_val: int) -> List[Tuple[int, int]]:
             for d in range(1, top + 1)]
 
 
-def _operands(count: int, max_val: int, draw: str, rng: np.random.Generator) -> List[int]:
+def operands(count: int, max_val: int, draw: str, rng: np.random.Generator) -> List[int]:
+    """`count` operands in [-max_val, max_val], drawn as `draw` (one name) says."""
     if draw == "value":
         return rng.integers(-max_val, max_val + 1, size=count).tolist()
     if draw == "mixed":
         by_value = rng.integers(0, 2, size=count).astype(bool)
-        values = _operands(count, max_val, "value", rng)
-        by_digits = _operands(count, max_val, "digits", rng)
+        values = operands(count, max_val, "value", rng)
+        by_digits = operands(count, max_val, "digits", rng)
         return np.where(by_value, values, by_digits).tolist()
     # "digits" (draws_per_operator has checked the name)
     buckets = np.array(digit_buckets(max_val))
@@ -64,12 +65,12 @@ def generate(count: int, max_val: int, ops: Sequence[str], rng: np.random.Genera
     without)."""
     draws = draws_per_operator(draw, ops)
     if len(set(draws)) == 1:
-        xs = _operands(count, max_val, draws[0], rng)
-        ys = _operands(count, max_val, draws[0], rng)
+        xs = operands(count, max_val, draws[0], rng)
+        ys = operands(count, max_val, draws[0], rng)
         return compose(xs, ys, ops, rng, op_weights)
     # The operator first, then each pair as its operator's draw says.
     operators = _operators(count, ops, rng, op_weights)
-    pairs = {name: (_operands(count, max_val, name, rng), _operands(count, max_val, name, rng))
+    pairs = {name: (operands(count, max_val, name, rng), operands(count, max_val, name, rng))
              for name in sorted(set(draws))}
     xs = [pairs[draws[o]][0][i] for i, o in enumerate(operators)]
     ys = [pairs[draws[o]][1][i] for i, o in enumerate(operators)]
