@@ -39,6 +39,9 @@ class GeneratorConfig:
     draw: str = "value"
     # How likely each of `ops` is, in their order (relative weights); empty: all equally.
     op_weights: Tuple[float, ...] = ()
+    # The share of digit-count-drawn operands set to the range's ends, -max_val or max_val,
+    # which the digit buckets alone show about once per bucket's width (10,000 once in 9,001).
+    ends_share: float = 0.0
     # 0: the next span after the newest one under the data root, so that each run trains on
     # fresh samples (continuous training); N: exactly span N (a re-run reuses it and the caches).
     span: int = 0
@@ -300,6 +303,8 @@ def validate_generator(g: GeneratorConfig) -> None:
                                   and all(weight > 0 for weight in g.op_weights)),
              "generator.op_weights", ",".join(map(str, g.op_weights)),
              f"one positive weight per operator of generator.ops ({','.join(g.ops)}), or none")
+    _require(0.0 <= g.ends_share < 1.0, "generator.ends_share", g.ends_share,
+             "must be in [0, 1)")
 
 
 def _validate(config: PipelineConfig) -> None:

@@ -22,6 +22,7 @@ def config_from(exec_properties: Dict[str, Any]) -> GeneratorConfig:
         draw=str(exec_properties[spec.DRAW]),
         op_weights=tuple(float(weight) for weight in
                          str(exec_properties[spec.OP_WEIGHTS]).split(",") if weight),
+        ends_share=float(exec_properties[spec.ENDS_SHARE]),
         span=int(exec_properties[spec.SPAN]))
     validate_generator(config)
     return config
@@ -48,11 +49,14 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                   "num_shards": config.shards, "max_val": config.max_val,
                   "ops": ",".join(config.ops), "draw": config.draw,
                   "op_weights": ",".join(map(str, config.op_weights)),
+                  "ends_share": config.ends_share,
                   "data_dir": span_writer.span_dir(data_root, config.span)}
         for key in properties.INT_FIELDS:
             out.set_int_custom_property(key, fields[key])
         for key in properties.STRING_FIELDS:
             out.set_string_custom_property(key, fields[key])
+        for key in properties.FLOAT_FIELDS:
+            out.set_float_custom_property(key, fields[key])
         out.set_int_custom_property("reused_existing_span", int(reused))
         out.set_string_custom_property(INPUT_FINGERPRINT,
                                        span_writer.fingerprint(data_root, config.span))

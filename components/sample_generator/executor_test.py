@@ -59,6 +59,13 @@ def test_existing_span_is_reused_or_refused(tmp_path):
     assert (reused, reused_again) == (False, True)
     assert _digests(span_writer.span_dir(root, CONFIG.span)) == before
 
+    # A manifest from before `ends_share` existed describes the same span as no ends_share.
+    manifest_path = os.path.join(span_writer.span_dir(root, CONFIG.span), span_writer.MANIFEST)
+    manifest = json.load(open(manifest_path))
+    del manifest["parameters"]["ends_share"]
+    json.dump(manifest, open(manifest_path, "w"))
+    assert span_writer.write_span(CONFIG, root, _pipeline_factory(1))[1]
+
     other_seed = GeneratorConfig(**{**CONFIG.__dict__, "seed": 12})
     with pytest.raises(span_writer.SpanConflictError, match="span-4 already exists"):
         span_writer.write_span(other_seed, root, _pipeline_factory(1))
@@ -67,7 +74,7 @@ def test_existing_span_is_reused_or_refused(tmp_path):
 def _exec_properties(**changes):
     properties = {spec.DATA_ROOT: "", spec.SAMPLES: 50, spec.SEED: 3, spec.SHARDS: 2,
                   spec.MAX_VAL: 9, spec.OPS: "+,-", spec.DRAW: "digits", spec.OP_WEIGHTS: "1,3",
-                  spec.SPAN: 2}
+                  spec.ENDS_SHARE: 0.25, spec.SPAN: 2}
     properties.update(changes)
     return properties
 
@@ -84,10 +91,12 @@ def test_executor_writes_span_and_records_it_on_the_artifact(tmp_path):
     assert output.get_string_custom_property("ops") == "+,-"
     assert output.get_string_custom_property("draw") == "digits"
     assert output.get_string_custom_property("op_weights") == "1.0,3.0"
+    assert output.get_float_custom_property("ends_share") == 0.25
     assert output.get_string_custom_property("data_dir") == os.path.join(data_root, "span-2")
     manifest = json.load(open(os.path.join(output.uri, span_writer.MANIFEST)))
     assert (manifest["parameters"]["seed"], manifest["parameters"]["draw"],
-            manifest["parameters"]["op_weights"]) == (3, "digits", [1.0, 3.0])
+            manifest["parameters"]["op_weights"], manifest["parameters"]["ends_share"]) == (
+        3, "digits", [1.0, 3.0], 0.25)
     assert len(manifest["files"]) == 2
 
 
@@ -101,6 +110,7 @@ def test_executor_writes_span_and_records_it_on_the_artifact(tmp_path):
                                       "allowed values: value, digits, mixed; or one of them "
                                       "per operator of generator.ops"),
     (spec.OP_WEIGHTS, "1,0", "generator.op_weights='1.0,0.0' is invalid: one positive weight"),
+    (spec.ENDS_SHARE, 1.0, r"generator.ends_share=1.0 is invalid: must be in \[0, 1\)"),
 ])
 def test_executor_rejects_bad_parameters_before_writing(tmp_path, key, value, message):
     output = spec.ArithmeticSamples()

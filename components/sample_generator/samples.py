@@ -41,36 +41,42 @@ def digit_buckets(max_val: int) -> List[Tuple[int, int]]:
             for d in range(1, top + 1)]
 
 
-def operands(count: int, max_val: int, draw: str, rng: np.random.Generator) -> List[int]:
-    """`count` operands in [-max_val, max_val], drawn as `draw` (one name) says."""
+def operands(count: int, max_val: int, draw: str, rng: np.random.Generator,
+             ends_share: float = 0.0) -> List[int]:
+    """`count` operands in [-max_val, max_val], drawn as `draw` (one name) says; of those drawn
+    by digit count, `ends_share` at the range's ends (-max_val or max_val)."""
     if draw == "value":
         return rng.integers(-max_val, max_val + 1, size=count).tolist()
     if draw == "mixed":
         by_value = rng.integers(0, 2, size=count).astype(bool)
         values = operands(count, max_val, "value", rng)
-        by_digits = operands(count, max_val, "digits", rng)
+        by_digits = operands(count, max_val, "digits", rng, ends_share)
         return np.where(by_value, values, by_digits).tolist()
     # "digits" (draws_per_operator has checked the name)
     buckets = np.array(digit_buckets(max_val))
     low, high = buckets[rng.integers(0, len(buckets), size=count)].T
     magnitudes = rng.integers(low, high + 1)
+    if ends_share:  # no extra draw without it, so that spans written before it stay the same
+        magnitudes = np.where(rng.random(size=count) < ends_share, max_val, magnitudes)
     signs = rng.integers(0, 2, size=count) * 2 - 1
     return (magnitudes * signs).tolist()
 
 
 def generate(count: int, max_val: int, ops: Sequence[str], rng: np.random.Generator,
-             draw: str = "value", op_weights: Sequence[float] = ()) -> List[Sample]:
+             draw: str = "value", op_weights: Sequence[float] = (),
+             ends_share: float = 0.0) -> List[Sample]:
     """Draws `count` samples: operands in [-max_val, max_val] as `draw` says (one draw, or one
-    per operator), operators from ops, as likely as their `op_weights` say (all equally
-    without)."""
+    per operator, `ends_share` of the digit-count-drawn ones at ±max_val), operators from ops,
+    as likely as their `op_weights` say (all equally without)."""
     draws = draws_per_operator(draw, ops)
     if len(set(draws)) == 1:
-        xs = operands(count, max_val, draws[0], rng)
-        ys = operands(count, max_val, draws[0], rng)
+        xs = operands(count, max_val, draws[0], rng, ends_share)
+        ys = operands(count, max_val, draws[0], rng, ends_share)
         return compose(xs, ys, ops, rng, op_weights)
     # The operator first, then each pair as its operator's draw says.
     operators = _operators(count, ops, rng, op_weights)
-    pairs = {name: (operands(count, max_val, name, rng), operands(count, max_val, name, rng))
+    pairs = {name: (operands(count, max_val, name, rng, ends_share),
+                    operands(count, max_val, name, rng, ends_share))
              for name in sorted(set(draws))}
     xs = [pairs[draws[o]][0][i] for i, o in enumerate(operators)]
     ys = [pairs[draws[o]][1][i] for i, o in enumerate(operators)]
@@ -129,6 +135,7 @@ def to_example(sample: Sample) -> bytes:
 
 def shard_examples(seed: int, span: int, shard: int, count: int, max_val: int,
                    ops: Sequence[str], draw: str = "value",
-                   op_weights: Sequence[float] = ()) -> Iterator[bytes]:
-    for sample in generate(count, max_val, ops, shard_rng(seed, shard, span), draw, op_weights):
+                   op_weights: Sequence[float] = (), ends_share: float = 0.0) -> Iterator[bytes]:
+    for sample in generate(count, max_val, ops, shard_rng(seed, shard, span), draw, op_weights,
+                           ends_share):
         yield to_example(sample)

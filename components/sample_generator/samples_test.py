@@ -155,3 +155,27 @@ def test_op_weights_make_an_operator_likelier_and_no_weights_draw_as_before():
                                                samples.shard_rng(2, 0))] == [
         ("x=67,y=-40", "x-y", "107", 1, 2, 2), ("x=-47,y=-17", "y+x", "-64", 0, 2, 2),
         ("x=-78,y=63", "x-y", "-141", 1, 2, 2)]
+
+
+def test_ends_share_puts_that_share_of_digit_drawn_operands_at_the_range_ends():
+    def share_at_ends(draw):
+        drawn = samples.generate(4000, 10000, ("+", "-", "*"), samples.shard_rng(9, 0), draw,
+                                 ends_share=0.2)
+        operands = [value for sample in drawn for value in _operands(sample)[1:]]
+        assert {value for value in operands if abs(value) == 10000} == {-10000, 10000}
+        return sum(abs(value) == 10000 for value in operands) / len(operands)
+
+    # 8,000 operands each: within 2 points of the share; the value draw is left as it is.
+    assert abs(share_at_ends("digits") - 0.2) < 0.02
+    assert abs(share_at_ends("mixed") - 0.1) < 0.02
+    assert abs(share_at_ends("mixed,mixed,value") - 0.1 * 2 / 3) < 0.02  # none of `*`'s
+    plain = samples.generate(4000, 10000, ("+",), samples.shard_rng(9, 0), "value")
+    assert samples.generate(4000, 10000, ("+",), samples.shard_rng(9, 0), "value",
+                            ends_share=0.2) == plain
+
+
+def test_no_ends_share_draws_as_before_it_existed():
+    # Drawn before `ends_share` existed: spans of the digits draw, and their caches, stay the same.
+    assert [s.text for s in samples.generate(3, 10000, ("+", "-", "*"),
+                                             samples.shard_rng(2, 0), "digits")] == [
+        "x=-3686,y=-993:x+y:-4679", "y=2691,x=-47:y-x:2738", "y=-892,x=-8:x+y:-900"]

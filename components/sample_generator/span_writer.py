@@ -69,13 +69,14 @@ def parameters(config: GeneratorConfig) -> Dict:
     """What determines a span's bytes; stored in its manifest and on the output artifact."""
     return {"samples": config.samples, "seed": config.seed, "shards": config.shards,
             "max_val": config.max_val, "ops": list(config.ops), "draw": config.draw,
-            "op_weights": list(config.op_weights), "span": config.span}
+            "op_weights": list(config.op_weights), "ends_share": config.ends_share,
+            "span": config.span}
 
 
 def _as_written(stored: Dict) -> Dict:
-    """A manifest's parameters; spans written before `draw` and `op_weights` existed were all
-    drawn by value, with equally likely operators."""
-    return {"draw": "value", "op_weights": [], **stored} if stored else stored
+    """A manifest's parameters; spans written before `draw`, `op_weights` and `ends_share`
+    existed were all drawn by value, with equally likely operators and no extra ends."""
+    return {"draw": "value", "op_weights": [], "ends_share": 0.0, **stored} if stored else stored
 
 
 class _WriteShard(beam.DoFn):
@@ -92,7 +93,8 @@ class _WriteShard(beam.DoFn):
         with tf.io.TFRecordWriter(path, options="GZIP") as writer:
             for example in samples.shard_examples(self._config.seed, self._config.span, index,
                                                   count, self._config.max_val, self._config.ops,
-                                                  self._config.draw, self._config.op_weights):
+                                                  self._config.draw, self._config.op_weights,
+                                                  self._config.ends_share):
                 writer.write(example)
         self._written.inc(count)
         logging.info("wrote shard %d of %d (%d samples)", index + 1, self._config.shards, count)

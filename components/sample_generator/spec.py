@@ -13,6 +13,7 @@ MAX_VAL = "max_val"
 OPS = "ops"
 DRAW = "draw"
 OP_WEIGHTS = "op_weights"
+ENDS_SHARE = "ends_share"
 SPAN = "span"
 # Output key.
 SAMPLES_OUT = "samples_info"
@@ -36,6 +37,7 @@ class SampleGeneratorSpec(types.ComponentSpec):
         DRAW: ExecutionParameter(type=str),
         # Comma separated, as ops: "1,1,2"; "" for equally likely operators.
         OP_WEIGHTS: ExecutionParameter(type=str),
+        ENDS_SHARE: ExecutionParameter(type=float),
         SPAN: ExecutionParameter(type=int),
     }
     INPUTS = {}
