@@ -21,8 +21,9 @@ def columns(drawn):
     return ([s.defs for s in drawn], [s.op for s in drawn], [s.res for s in drawn])
 
 
-def uniform(count, max_val, ops, seed=UNIFORM_SEED, draw="value"):
-    return columns(samples.generate(count, max_val, ops, samples.shard_rng(seed, 0), draw))
+def uniform(count, max_val, ops, seed=UNIFORM_SEED, draw="value", ends_share=0.0):
+    return columns(samples.generate(count, max_val, ops, samples.shard_rng(seed, 0), draw,
+                                    ends_share=ends_share))
 
 
 def longest(count, max_val, operation, digits, seed=DIGITS_SEED):

@@ -187,7 +187,7 @@ PROFILES: Dict[str, PipelineConfig] = {
         # 22 encoder tokens hold `x=-10000,y=-10000:x*y:`; 11 result tokens `-100000000` + STP.
         model=ModelConfig(width_enc=22, width_dec=11, train_steps=16_000, warmup_steps=300),
         # Set from the digits draw's run 1 (82.4%, loss 0.115 per label position); the three
-        # seeds of this draw measured 78.3% to 94.4% and 0.026 to 0.161 (docs/benchmarks.md).
+        # seeds of this profile measured 79.0% to 93.0% and 0.034 to 0.154 (docs/benchmarks.md).
         eval=EvalConfig(min_exact_match=0.75, max_loss=0.25),
     ),
     # Seconds, not minutes: for tests and for trying the pipeline out.

@@ -2,6 +2,7 @@
 from Beam's worker processes) unless --verbose. (`run` sends those to its log file; the run
 tests check its terminal. `predict` is checked where it is tested; `serve` logs its own lines
 to stderr.)"""
+import json
 import os
 import subprocess
 import sys
@@ -25,8 +26,9 @@ def test_commands_on_a_pushed_root_print_nothing_but_their_own_lines(push_run, c
 
 
 def test_generate_writes_a_span_quietly_and_reuses_it(tmp_path):
-    args = ["generate", "--samples", "200", "--shards", "2", "--max-val", "9",
-            "--out", str(tmp_path), "--workers", "2"]
+    args = ["generate", "--samples", "200", "--shards", "2", "--max-val", "9", "--draw", "digits",
+            "--op-weights", "1,1,2", "--ends-share", "0.25", "--out", str(tmp_path),
+            "--workers", "2"]
     first = _cli(*args)
     assert first.returncode == 0, first.stdout + first.stderr
     assert first.stderr == "", first.stderr
@@ -34,6 +36,10 @@ def test_generate_writes_a_span_quietly_and_reuses_it(tmp_path):
     assert f"wrote 200 samples to {span} in " in first.stdout, first.stdout
     assert sorted(name for name in os.listdir(span) if name.endswith(".gz")) == [
         "data-00000-of-00002.tfrecord.gz", "data-00001-of-00002.tfrecord.gz"]
+    with open(span / "_manifest.json") as f:
+        written = json.load(f)["parameters"]
+    assert (written["draw"], written["op_weights"], written["ends_share"]) == (
+        "digits", [1.0, 1.0, 2.0], 0.25)
 
     again = _cli(*args, "--span", "1")
     assert again.returncode == 0 and again.stderr == "", again.stdout + again.stderr

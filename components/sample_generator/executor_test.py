@@ -61,9 +61,11 @@ def test_existing_span_is_reused_or_refused(tmp_path):
 
     # A manifest from before `ends_share` existed describes the same span as no ends_share.
     manifest_path = os.path.join(span_writer.span_dir(root, CONFIG.span), span_writer.MANIFEST)
-    manifest = json.load(open(manifest_path))
+    with open(manifest_path) as f:
+        manifest = json.load(f)
     del manifest["parameters"]["ends_share"]
-    json.dump(manifest, open(manifest_path, "w"))
+    with open(manifest_path, "w") as f:
+        json.dump(manifest, f)
     assert span_writer.write_span(CONFIG, root, _pipeline_factory(1))[1]
 
     other_seed = GeneratorConfig(**{**CONFIG.__dict__, "seed": 12})
