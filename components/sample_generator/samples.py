@@ -5,7 +5,7 @@ import numpy as np
 from tensorflow.core.example import example_pb2
 
 from modules import features
-from modules.config import draws_per_operator
+from modules.config import GeneratorConfig, draws_per_operator
 
 
 class Sample(NamedTuple):
@@ -133,9 +133,9 @@ def to_example(sample: Sample) -> bytes:
     return example.SerializeToString(deterministic=True)
 
 
-def shard_examples(seed: int, span: int, shard: int, count: int, max_val: int,
-                   ops: Sequence[str], draw: str = "value",
-                   op_weights: Sequence[float] = (), ends_share: float = 0.0) -> Iterator[bytes]:
-    for sample in generate(count, max_val, ops, shard_rng(seed, shard, span), draw, op_weights,
-                           ends_share):
+def shard_examples(config: GeneratorConfig, shard: int, count: int) -> Iterator[bytes]:
+    """Shard `shard` of the span `config` describes, `count` samples, serialized."""
+    rng = shard_rng(config.seed, shard, config.span)
+    for sample in generate(count, config.max_val, config.ops, rng, config.draw,
+                           config.op_weights, config.ends_share):
         yield to_example(sample)

@@ -91,10 +91,7 @@ class _WriteShard(beam.DoFn):
         index, count = shard
         path = os.path.join(self._out_dir, shard_name(index, self._config.shards))
         with tf.io.TFRecordWriter(path, options="GZIP") as writer:
-            for example in samples.shard_examples(self._config.seed, self._config.span, index,
-                                                  count, self._config.max_val, self._config.ops,
-                                                  self._config.draw, self._config.op_weights,
-                                                  self._config.ends_share):
+            for example in samples.shard_examples(self._config, index, count):
                 writer.write(example)
         self._written.inc(count)
         logging.info("wrote shard %d of %d (%d samples)", index + 1, self._config.shards, count)
