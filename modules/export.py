@@ -6,6 +6,7 @@ import json
 import os
 
 import tensorflow as tf
+from tf_keras.src.saving.legacy.saved_model import utils as keras_saving
 
 from modules import features, model as model_lib, serving_contract, tokens
 
@@ -149,11 +150,15 @@ class ArithmeticModule(tf.Module):
 def save(model, tft_output, config, directory: str, max_val: int) -> None:
     """Writes the SavedModel and, in its assets.extra, the model config and operand range."""
     module = ArithmeticModule(model, tft_output, config, max_val)
-    tf.saved_model.save(module, directory, signatures={
-        SERVING: module.serve.get_concrete_function(),
-        EVALUATE: module.evaluate.get_concrete_function(),
-        TRANSFORM: module.transform_features.get_concrete_function(),
-    })
+    # Only the signatures are served. Keras would otherwise trace every layer's call functions
+    # into the SavedModel as well, for tf_keras.models.load_model, which nothing here uses: that
+    # was half of a tiny Trainer's time. The variables keep their checkpoint paths (warm_start).
+    with keras_saving.keras_option_scope(save_traces=False):
+        tf.saved_model.save(module, directory, signatures={
+            SERVING: module.serve.get_concrete_function(),
+            EVALUATE: module.evaluate.get_concrete_function(),
+            TRANSFORM: module.transform_features.get_concrete_function(),
+        })
     info = {"model": dataclasses.asdict(config), "max_val": max_val}
     tf.io.gfile.makedirs(os.path.join(directory, os.path.dirname(MODEL_INFO)))
     with tf.io.gfile.GFile(os.path.join(directory, MODEL_INFO), "w") as f:

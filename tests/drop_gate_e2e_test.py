@@ -20,7 +20,7 @@ def test_a_model_worse_than_the_pushed_one_is_not_blessed(tmp_path):
     # First a model that answers some one-digit problems right (the tiny profile's 300 steps
     # may answer none of its test split), pushed.
     served_dir = run_pipeline(config.with_overrides(
-        config.profile("tiny"), ["model.train_steps=2000"]), root, "push").serving_dir
+        config.profile("tiny"), ["model.train_steps=1200"]), root, "push").serving_dir
     before = serving_versions(served_dir)
     served = versions.listing(root)[-1]
     # Some right answers are all the gate needs: a model that gets none is then measurably worse.
