@@ -1,0 +1,46 @@
+"""The Trainer's warm start reads a pushed model's weights whether that model was exported with
+tf_keras's per-layer traces (every export before 2026-12-07) or without them (modules/export.py
+now): the variables keep their place in the object graph, though their key names differ."""
+import dataclasses
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tf_keras.src.saving.legacy.saved_model import utils as keras_saving
+
+from modules import export, model as model_lib, trainer
+from modules.config import ModelConfig
+
+# Small, in float32 and with the Hints head: the pushed model has no head, the new one has it.
+CONFIG = ModelConfig(dim_batch=4, dim_hidden=16, dim_dense=32, dim_heads=2, dim_stacks=1,
+                     width_enc=24, width_dec=6, precision="float32", hint_weight=1.0)
+
+
+def _pushed(directory, save_traces: bool):
+    """A SavedModel laid out as export.save lays one out (its model under `model`), with the
+    record that warm_start checks the dimensions against."""
+    model = model_lib.build_model(CONFIG)
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(size=w.shape).astype(w.dtype) for w in model.get_weights()])
+    module = tf.Module()
+    module.model = model_lib.for_serving(model, CONFIG)
+    with keras_saving.keras_option_scope(save_traces=save_traces):
+        tf.saved_model.save(module, directory)
+    os.makedirs(os.path.join(directory, os.path.dirname(export.MODEL_INFO)))
+    with open(os.path.join(directory, export.MODEL_INFO), "w") as f:
+        json.dump({"model": dataclasses.asdict(CONFIG), "max_val": 9}, f)
+    return module.model
+
+
+@pytest.mark.parametrize("save_traces", [True, False], ids=["with_traces", "without_traces"])
+def test_warm_start_reads_the_weights_of_either_export(tmp_path, save_traces):
+    pushed = _pushed(str(tmp_path / "pushed"), save_traces)
+    fresh = model_lib.build_model(CONFIG)
+    said = trainer.warm_start(fresh, CONFIG, str(tmp_path / "pushed"))
+    assert said.startswith("warm-started from the last pushed model"), said
+    served = model_lib.result_only(fresh)
+    assert len(served.weights) == len(pushed.weights) > 0
+    for mine, theirs in zip(served.weights, pushed.weights):
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy(), err_msg=mine.name)
