@@ -161,6 +161,11 @@ def save(model, tft_output, config, directory: str, max_val: int) -> None:
             EVALUATE: module.evaluate.get_concrete_function(),
             TRANSFORM: module.transform_features.get_concrete_function(),
         })
+    write_info(directory, config, max_val)
+
+
+def write_info(directory: str, config, max_val: int) -> None:
+    """Records beside a SavedModel what it is (its ModelConfig) and its operand range."""
     info = {"model": dataclasses.asdict(config), "max_val": max_val}
     tf.io.gfile.makedirs(os.path.join(directory, os.path.dirname(MODEL_INFO)))
     with tf.io.gfile.GFile(os.path.join(directory, MODEL_INFO), "w") as f:

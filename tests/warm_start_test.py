@@ -1,10 +1,6 @@
 """The Trainer's warm start reads a pushed model's weights whether that model was exported with
 tf_keras's per-layer traces (every export before 2026-12-07) or without them (modules/export.py
 now): the variables keep their place in the object graph, though their key names differ."""
-import dataclasses
-import json
-import os
-
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -28,9 +24,7 @@ def _pushed(directory, save_traces: bool):
     module.model = model_lib.for_serving(model, CONFIG)
     with keras_saving.keras_option_scope(save_traces=save_traces):
         tf.saved_model.save(module, directory)
-    os.makedirs(os.path.join(directory, os.path.dirname(export.MODEL_INFO)))
-    with open(os.path.join(directory, export.MODEL_INFO), "w") as f:
-        json.dump({"model": dataclasses.asdict(CONFIG), "max_val": 9}, f)
+    export.write_info(directory, CONFIG, max_val=9)
     return module.model
 
 
