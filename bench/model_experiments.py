@@ -36,7 +36,7 @@ def training_data(config, generator, pool: int, blank_anew: bool, seed: int, mix
     draw_of = dict(zip(generator.ops, draws_per_operator(generator.draw, generator.ops)))
     defs, op, res = cases.uniform(size, generator.max_val, ops, seed,
                                   ",".join(draw_of[operator] for operator in ops),
-                                  generator.ends_share)
+                                  generator.ends_share, generator.cancel_share)
     custom = {**config.__dict__, transform.MAX_VAL: generator.max_val}
 
     def preprocess(epoch, batch):

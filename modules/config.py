@@ -42,6 +42,9 @@ class GeneratorConfig:
     # The share of digit-count-drawn operands set to the range's ends, -max_val or max_val,
     # which the digit buckets alone show about once per bucket's width (10,000 once in 9,001).
     ends_share: float = 0.0
+    # The share of `+` and `-` samples whose result, not their second operand, is drawn by
+    # digit count (near-cancelling operands, such as 5805 and -5888: short results).
+    cancel_share: float = 0.0
     # 0: the next span after the newest one under the data root, so that each run trains on
     # fresh samples (continuous training); N: exactly span N (a re-run reuses it and the caches).
     span: int = 0
@@ -307,6 +310,8 @@ def validate_generator(g: GeneratorConfig) -> None:
              f"one positive weight per operator of generator.ops ({','.join(g.ops)}), or none")
     _require(0.0 <= g.ends_share < 1.0, "generator.ends_share", g.ends_share,
              "must be in [0, 1)")
+    _require(0.0 <= g.cancel_share <= 1.0, "generator.cancel_share", g.cancel_share,
+             "must be in [0, 1]")
 
 
 def _validate(config: PipelineConfig) -> None:

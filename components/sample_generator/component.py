@@ -17,5 +17,6 @@ class SampleGenerator(base_beam_component.BaseBeamComponent):
             spec.SHARDS: config.shards, spec.MAX_VAL: config.max_val,
             spec.OPS: ",".join(config.ops), spec.DRAW: config.draw,
             spec.OP_WEIGHTS: ",".join(map(str, config.op_weights)),
-            spec.ENDS_SHARE: config.ends_share, spec.SPAN: config.span,
+            spec.ENDS_SHARE: config.ends_share, spec.CANCEL_SHARE: config.cancel_share,
+            spec.SPAN: config.span,
             spec.SAMPLES_OUT: channel_utils.as_channel([spec.ArithmeticSamples()])}))

@@ -23,6 +23,7 @@ def config_from(exec_properties: Dict[str, Any]) -> GeneratorConfig:
         op_weights=tuple(float(weight) for weight in
                          str(exec_properties[spec.OP_WEIGHTS]).split(",") if weight),
         ends_share=float(exec_properties[spec.ENDS_SHARE]),
+        cancel_share=float(exec_properties[spec.CANCEL_SHARE]),
         span=int(exec_properties[spec.SPAN]))
     validate_generator(config)
     return config
@@ -49,7 +50,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                   "num_shards": config.shards, "max_val": config.max_val,
                   "ops": ",".join(config.ops), "draw": config.draw,
                   "op_weights": ",".join(map(str, config.op_weights)),
-                  "ends_share": config.ends_share,
+                  "ends_share": config.ends_share, "cancel_share": config.cancel_share,
                   "data_dir": span_writer.span_dir(data_root, config.span)}
         for key in properties.INT_FIELDS:
             out.set_int_custom_property(key, fields[key])

@@ -59,11 +59,12 @@ def test_existing_span_is_reused_or_refused(tmp_path):
     assert (reused, reused_again) == (False, True)
     assert _digests(span_writer.span_dir(root, CONFIG.span)) == before
 
-    # A manifest from before `ends_share` existed describes the same span as no ends_share.
+    # A manifest from before `ends_share` and `cancel_share` existed describes the same span as
+    # neither.
     manifest_path = os.path.join(span_writer.span_dir(root, CONFIG.span), span_writer.MANIFEST)
     with open(manifest_path) as f:
         manifest = json.load(f)
-    del manifest["parameters"]["ends_share"]
+    del manifest["parameters"]["ends_share"], manifest["parameters"]["cancel_share"]
     with open(manifest_path, "w") as f:
         json.dump(manifest, f)
     assert span_writer.write_span(CONFIG, root, _pipeline_factory(1))[1]
@@ -76,7 +77,7 @@ def test_existing_span_is_reused_or_refused(tmp_path):
 def _exec_properties(**changes):
     properties = {spec.DATA_ROOT: "", spec.SAMPLES: 50, spec.SEED: 3, spec.SHARDS: 2,
                   spec.MAX_VAL: 9, spec.OPS: "+,-", spec.DRAW: "digits", spec.OP_WEIGHTS: "1,3",
-                  spec.ENDS_SHARE: 0.25, spec.SPAN: 2}
+                  spec.ENDS_SHARE: 0.25, spec.CANCEL_SHARE: 0.5, spec.SPAN: 2}
     properties.update(changes)
     return properties
 
@@ -94,11 +95,12 @@ def test_executor_writes_span_and_records_it_on_the_artifact(tmp_path):
     assert output.get_string_custom_property("draw") == "digits"
     assert output.get_string_custom_property("op_weights") == "1.0,3.0"
     assert output.get_float_custom_property("ends_share") == 0.25
+    assert output.get_float_custom_property("cancel_share") == 0.5
     assert output.get_string_custom_property("data_dir") == os.path.join(data_root, "span-2")
     manifest = json.load(open(os.path.join(output.uri, span_writer.MANIFEST)))
     assert (manifest["parameters"]["seed"], manifest["parameters"]["draw"],
-            manifest["parameters"]["op_weights"], manifest["parameters"]["ends_share"]) == (
-        3, "digits", [1.0, 3.0], 0.25)
+            manifest["parameters"]["op_weights"], manifest["parameters"]["ends_share"],
+            manifest["parameters"]["cancel_share"]) == (3, "digits", [1.0, 3.0], 0.25, 0.5)
     assert len(manifest["files"]) == 2
 
 
@@ -113,6 +115,7 @@ def test_executor_writes_span_and_records_it_on_the_artifact(tmp_path):
                                       "per operator of generator.ops"),
     (spec.OP_WEIGHTS, "1,0", "generator.op_weights='1.0,0.0' is invalid: one positive weight"),
     (spec.ENDS_SHARE, 1.0, r"generator.ends_share=1.0 is invalid: must be in \[0, 1\)"),
+    (spec.CANCEL_SHARE, -0.1, r"generator.cancel_share=-0.1 is invalid: must be in \[0, 1\]"),
 ])
 def test_executor_rejects_bad_parameters_before_writing(tmp_path, key, value, message):
     output = spec.ArithmeticSamples()

@@ -6,4 +6,4 @@ TYPE_NAME = "arith_tfx.ArithmeticSamples"
 TYPE_NAMES = (TYPE_NAME, "ArithmeticSamples")
 INT_FIELDS = ("span", "seed", "num_samples", "num_shards", "max_val")
 STRING_FIELDS = ("ops", "draw", "op_weights", "data_dir")
-FLOAT_FIELDS = ("ends_share",)
+FLOAT_FIELDS = ("ends_share", "cancel_share")

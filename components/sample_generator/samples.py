@@ -62,14 +62,34 @@ def operands(count: int, max_val: int, draw: str, rng: np.random.Generator,
     return (magnitudes * signs).tolist()
 
 
+def cancelling(xs: Sequence[int], ys: Sequence[int], operators: Sequence[int],
+               ops: Sequence[str], max_val: int, share: float,
+               rng: np.random.Generator) -> List[int]:
+    """`ys`, except that for `share` of the `+` and `-` samples y is set so that the result is a
+    value drawn by digit count: near-cancelling operands such as 5805 and -5888, whose short
+    results a draw of operands shows about as rarely as one-digit operands."""
+    count = len(xs)
+    chosen = rng.random(size=count) < share
+    results = np.asarray(operands(count, max_val, "digits", rng))
+    x, y = np.asarray(xs), np.asarray(ys)
+    names = np.asarray(ops)[np.asarray(operators)]
+    # x + y = r, or x - y = r; where that y is out of range, -r instead: r of x's sign keeps
+    # |y| <= max(|x|, |r|).
+    plus = np.where(np.abs(results - x) <= max_val, results - x, -results - x)
+    minus = np.where(np.abs(x - results) <= max_val, x - results, x + results)
+    y = np.where(chosen & (names == "+"), plus, np.where(chosen & (names == "-"), minus, y))
+    return y.tolist()
+
+
 def generate(count: int, max_val: int, ops: Sequence[str], rng: np.random.Generator,
              draw: str = "value", op_weights: Sequence[float] = (),
-             ends_share: float = 0.0) -> List[Sample]:
+             ends_share: float = 0.0, cancel_share: float = 0.0) -> List[Sample]:
     """Draws `count` samples: operands in [-max_val, max_val] as `draw` says (one draw, or one
     per operator, `ends_share` of the digit-count-drawn ones at ±max_val), operators from ops,
-    as likely as their `op_weights` say (all equally without)."""
+    as likely as their `op_weights` say (all equally without); `cancel_share` of the `+` and `-`
+    samples with near-cancelling operands (`cancelling`)."""
     draws = draws_per_operator(draw, ops)
-    if len(set(draws)) == 1:
+    if len(set(draws)) == 1 and not cancel_share:
         xs = operands(count, max_val, draws[0], rng, ends_share)
         ys = operands(count, max_val, draws[0], rng, ends_share)
         return compose(xs, ys, ops, rng, op_weights)
@@ -80,6 +100,8 @@ def generate(count: int, max_val: int, ops: Sequence[str], rng: np.random.Genera
              for name in sorted(set(draws))}
     xs = [pairs[draws[o]][0][i] for i, o in enumerate(operators)]
     ys = [pairs[draws[o]][1][i] for i, o in enumerate(operators)]
+    if cancel_share:  # no extra draw without it, so that spans written before it stay the same
+        ys = cancelling(xs, ys, operators, ops, max_val, cancel_share, rng)
     return compose(xs, ys, ops, rng, operators=operators)
 
 
@@ -137,5 +159,5 @@ def shard_examples(config: GeneratorConfig, shard: int, count: int) -> Iterator[
     """Shard `shard` of the span `config` describes, `count` samples, serialized."""
     rng = shard_rng(config.seed, shard, config.span)
     for sample in generate(count, config.max_val, config.ops, rng, config.draw,
-                           config.op_weights, config.ends_share):
+                           config.op_weights, config.ends_share, config.cancel_share):
         yield to_example(sample)

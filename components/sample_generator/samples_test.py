@@ -179,3 +179,33 @@ def test_no_ends_share_draws_as_before_it_existed():
     assert [s.text for s in samples.generate(3, 10000, ("+", "-", "*"),
                                              samples.shard_rng(2, 0), "digits")] == [
         "x=-3686,y=-993:x+y:-4679", "y=2691,x=-47:y-x:2738", "y=-892,x=-8:x+y:-900"]
+
+
+def test_cancel_share_draws_that_share_of_sums_and_differences_by_their_result():
+    drawn = samples.generate(6000, 10000, ("+", "-", "*"), samples.shard_rng(5, 0), "value",
+                             cancel_share=0.5)
+    lengths = {"+": [], "-": [], "*": []}
+    for sample in drawn:
+        _, x, y = _operands(sample)
+        assert max(abs(x), abs(y)) <= 10000, sample.text
+        lengths[sample.op[1]].append(len(sample.res.lstrip("-")))
+    # Operands drawn by value give results of one or two digits about once in 500; here half
+    # of the sums and differences have results drawn by digit count: four buckets up to 10,000.
+    for operator in "+-":
+        short = sum(length <= 2 for length in lengths[operator]) / len(lengths[operator])
+        assert abs(short - 0.5 * 2 / 4) < 0.03, (operator, short)
+    assert sum(length <= 2 for length in lengths["*"]) / len(lengths["*"]) < 0.01
+    # The grammar and the results stay exact (the first test's checks, on these samples).
+    for sample in drawn:
+        match, x, y = _operands(sample)
+        values = {"x": x, "y": y}
+        assert int(sample.res) == eval(  # pylint: disable=eval-used
+            f"{values[match.group(6)]} {sample.op[1]} {values[match.group(8)]}"), sample.text
+
+
+def test_cancelling_keeps_operands_in_range_at_the_ends():
+    # x at the range's ends: r - x or x - r would leave it, so the result's sign is flipped.
+    ys = samples.cancelling([10000, -10000, 10000, -10000], [0, 0, 0, 0], [0, 0, 1, 1],
+                            ("+", "-"), 10000, 1.0, samples.shard_rng(1, 0))
+    for x, y, operator in zip([10000, -10000, 10000, -10000], ys, "++--"):
+        assert abs(y) <= 10000 and abs(x + y if operator == "+" else x - y) <= 10000

@@ -70,13 +70,16 @@ def parameters(config: GeneratorConfig) -> Dict:
     return {"samples": config.samples, "seed": config.seed, "shards": config.shards,
             "max_val": config.max_val, "ops": list(config.ops), "draw": config.draw,
             "op_weights": list(config.op_weights), "ends_share": config.ends_share,
+            "cancel_share": config.cancel_share,
             "span": config.span}
 
 
 def _as_written(stored: Dict) -> Dict:
-    """A manifest's parameters; spans written before `draw`, `op_weights` and `ends_share`
-    existed were all drawn by value, with equally likely operators and no extra ends."""
-    return {"draw": "value", "op_weights": [], "ends_share": 0.0, **stored} if stored else stored
+    """A manifest's parameters; spans written before `draw`, `op_weights`, `ends_share` and
+    `cancel_share` existed were all drawn by value, with equally likely operators, no extra
+    ends and no near-cancelling operands."""
+    return ({"draw": "value", "op_weights": [], "ends_share": 0.0, "cancel_share": 0.0,
+             **stored} if stored else stored)
 
 
 class _WriteShard(beam.DoFn):

@@ -14,6 +14,7 @@ OPS = "ops"
 DRAW = "draw"
 OP_WEIGHTS = "op_weights"
 ENDS_SHARE = "ends_share"
+CANCEL_SHARE = "cancel_share"
 SPAN = "span"
 # Output key.
 SAMPLES_OUT = "samples_info"
@@ -38,6 +39,7 @@ class SampleGeneratorSpec(types.ComponentSpec):
         # Comma separated, as ops: "1,1,2"; "" for equally likely operators.
         OP_WEIGHTS: ExecutionParameter(type=str),
         ENDS_SHARE: ExecutionParameter(type=float),
+        CANCEL_SHARE: ExecutionParameter(type=float),
         SPAN: ExecutionParameter(type=int),
     }
     INPUTS = {}

@@ -25,6 +25,9 @@ def add(commands) -> None:
     parser.add_argument("--ends-share", type=float, default=defaults.ends_share,
                         help="share of the operands drawn by digit count that are set to "
                              "-max_val or max_val (default: %(default)s)")
+    parser.add_argument("--cancel-share", type=float, default=defaults.cancel_share,
+                        help="share of the + and - samples whose result is drawn by digit "
+                             "count: near-cancelling operands (default: %(default)s)")
     parser.add_argument("--span", type=int, default=defaults.span,
                         help="span number (default: the next one under OUT)")
     parser.add_argument("--out", required=True, help="data root; shards go to OUT/span-N/")
@@ -43,7 +46,7 @@ def handle(args) -> int:
         samples=args.samples, seed=args.seed, shards=args.shards, max_val=args.max_val,
         ops=tuple(args.ops.split(",")), draw=args.draw,
         op_weights=config_lib.parse_value("generator.op_weights", args.op_weights),
-        ends_share=args.ends_share,
+        ends_share=args.ends_share, cancel_share=args.cancel_share,
         span=args.span or span_writer.next_span(os.path.abspath(args.out)))
     config_lib.validate_generator(generator)
     options = PipelineOptions(beam_args.local_beam_args(args.workers))
