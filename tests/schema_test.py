@@ -30,7 +30,7 @@ def seed_range(tmp_path_factory):
     """What the seed profile's generator writes: operands up to 10,000, drawn as it draws them."""
     g = config.profile("seed").generator
     rows = (samples.generate(3000, g.max_val, g.ops, samples.shard_rng(3, 0), g.draw,
-                             g.op_weights, g.ends_share)
+                             g.op_weights, g.ends_share, g.cancel_share)
             + samples.compose([10000, -10000], [-10000, 9999], ("*",), samples.shard_rng(3, 1)))
     return _statistics(rows, str(tmp_path_factory.mktemp("seed") / "seed.tfrecord"))
 
