@@ -195,7 +195,7 @@ PROFILES: Dict[str, PipelineConfig] = {
         model=ModelConfig(width_enc=22, width_dec=11, train_steps=16_000, warmup_steps=300,
                           learning_rate=2e-3),
         # Set from the digits draw's run 1 (82.4%, loss 0.115 per label position); the three
-        # seeds of this profile measured 79.0% to 93.0% and 0.034 to 0.154 (docs/benchmarks.md).
+        # seeds of this profile measured 89.9% to 96.4% and 0.017 to 0.065 (docs/benchmarks.md).
         eval=EvalConfig(min_exact_match=0.75, max_loss=0.25),
     ),
     # Seconds, not minutes: for tests and for trying the pipeline out.
