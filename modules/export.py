@@ -152,9 +152,9 @@ def save(model, tft_output, config, directory: str, max_val: int) -> None:
     module = ArithmeticModule(model, tft_output, config, max_val)
     # Everything that loads this model calls its signatures. Keras would otherwise trace every
     # layer's call functions into the SavedModel too, for calling the restored Keras objects,
-    # which nothing does: about 6 s of a tiny Trainer's 23 s (medians 22.7 s and 16.4 s). The object graph of the variables
-    # still matches the model's, which is what warm_start reads. (A private module: tf-keras is
-    # pinned in constraints.txt.)
+    # which nothing does: about 6 s of a tiny Trainer's 23 s (medians 22.7 s and 16.4 s). The
+    # object graph of the variables still matches the model's, which is what warm_start reads.
+    # (A private module: tf-keras is pinned in constraints.txt.)
     with keras_saving.keras_option_scope(save_traces=False):
         tf.saved_model.save(module, directory, signatures={
             SERVING: module.serve.get_concrete_function(),

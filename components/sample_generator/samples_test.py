@@ -18,17 +18,22 @@ def _operands(sample):
     return match, x, y
 
 
+def _assert_exact(sample):
+    """The sample follows the grammar, its result and fields are exact; returns (x, y)."""
+    match, x, y = _operands(sample)
+    first, operator, second = match.group(6), match.group(7), match.group(8)
+    assert {first, second} == {"x", "y"}
+    values = {"x": x, "y": y}
+    expected = eval(f"{values[first]} {operator} {values[second]}")  # pylint: disable=eval-used
+    assert int(sample.res) == expected, sample.text
+    assert sample.operation == features.OPERATION_CODE[operator]
+    assert (sample.x_digits, sample.y_digits) == (len(str(abs(x))), len(str(abs(y))))
+    return x, y
+
+
 def test_samples_follow_the_grammar_and_results_are_exact():
-    drawn = samples.generate(2000, 99, ("+", "-", "*"), samples.shard_rng(7, 0))
-    for sample in drawn:
-        match, x, y = _operands(sample)
-        first, operator, second = match.group(6), match.group(7), match.group(8)
-        assert {first, second} == {"x", "y"}
-        values = {"x": x, "y": y}
-        expected = eval(f"{values[first]} {operator} {values[second]}")  # pylint: disable=eval-used
-        assert int(sample.res) == expected, sample.text
-        assert sample.operation == features.OPERATION_CODE[operator]
-        assert (sample.x_digits, sample.y_digits) == (len(str(abs(x))), len(str(abs(y))))
+    for sample in samples.generate(2000, 99, ("+", "-", "*"), samples.shard_rng(7, 0)):
+        _assert_exact(sample)
 
 
 def test_operands_cover_the_range_and_both_orders_occur():
@@ -186,7 +191,7 @@ def test_cancel_share_draws_that_share_of_sums_and_differences_by_their_result()
                              cancel_share=0.5)
     lengths = {"+": [], "-": [], "*": []}
     for sample in drawn:
-        _, x, y = _operands(sample)
+        x, y = _assert_exact(sample)
         assert max(abs(x), abs(y)) <= 10000, sample.text
         lengths[sample.op[1]].append(len(sample.res.lstrip("-")))
     # Operands drawn by value give results of one or two digits about once in 500; here half
@@ -195,17 +200,17 @@ def test_cancel_share_draws_that_share_of_sums_and_differences_by_their_result()
         short = sum(length <= 2 for length in lengths[operator]) / len(lengths[operator])
         assert abs(short - 0.5 * 2 / 4) < 0.03, (operator, short)
     assert sum(length <= 2 for length in lengths["*"]) / len(lengths["*"]) < 0.01
-    # The grammar and the results stay exact (the first test's checks, on these samples).
-    for sample in drawn:
-        match, x, y = _operands(sample)
-        values = {"x": x, "y": y}
-        assert int(sample.res) == eval(  # pylint: disable=eval-used
-            f"{values[match.group(6)]} {sample.op[1]} {values[match.group(8)]}"), sample.text
 
 
 def test_cancelling_keeps_operands_in_range_at_the_ends():
-    # x at the range's ends: r - x or x - r would leave it, so the result's sign is flipped.
-    ys = samples.cancelling([10000, -10000, 10000, -10000], [0, 0, 0, 0], [0, 0, 1, 1],
-                            ("+", "-"), 10000, 1.0, samples.shard_rng(1, 0))
-    for x, y, operator in zip([10000, -10000, 10000, -10000], ys, "++--"):
-        assert abs(y) <= 10000 and abs(x + y if operator == "+" else x - y) <= 10000
+    # x at the range's ends: for about half of the drawn results r - x or x - r would leave
+    # the range, and the result's sign is flipped instead; 400 cases hold both halves.
+    xs = [10000, -10000] * 200
+    operators = [0] * 200 + [1] * 200
+    ys = samples.cancelling(xs, [0] * 400, operators, ("+", "-"), 10000, 1.0,
+                            samples.shard_rng(1, 0))
+    results = [x + y if o == 0 else x - y for x, y, o in zip(xs, ys, operators)]
+    assert all(abs(y) <= 10000 for y in ys) and all(abs(r) <= 10000 for r in results)
+    # A result of x's sign is what keeps y in range, so each end gets results of its own sign.
+    assert all(r >= 0 for x, r in zip(xs, results) if x > 0)
+    assert all(r <= 0 for x, r in zip(xs, results) if x < 0)
