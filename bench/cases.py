@@ -21,10 +21,10 @@ def columns(drawn):
     return ([s.defs for s in drawn], [s.op for s in drawn], [s.res for s in drawn])
 
 
-def uniform(count, max_val, ops, seed=UNIFORM_SEED, draw="value", ends_share=0.0,
-            cancel_share=0.0):
-    return columns(samples.generate(count, max_val, ops, samples.shard_rng(seed, 0), draw,
-                                    ends_share=ends_share, cancel_share=cancel_share))
+def uniform(count, max_val, ops, seed=UNIFORM_SEED, **options):
+    """Operands uniform by value, unless `options` (keywords of `samples.generate`) say
+    otherwise."""
+    return columns(samples.generate(count, max_val, ops, samples.shard_rng(seed, 0), **options))
 
 
 def longest(count, max_val, operation, digits, seed=DIGITS_SEED):

@@ -263,7 +263,8 @@ def _parse(key: str, text: str, current: Any, kind: Any) -> Any:
             return tuple(item(part.strip()) for part in text.split(",") if part.strip())
         return type(current)(text)
     except ValueError:
-        expected = f"comma-separated {item.__name__}s" if item else f"a {type(current).__name__}"
+        names = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+        expected = f"comma-separated {item.__name__}s" if item else names[type(current)]
         raise ConfigError(f"{key}={text!r}: expected {expected}") from None
 
 

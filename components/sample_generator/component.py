@@ -2,7 +2,7 @@
 from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import channel_utils
 
-from components.sample_generator import executor, spec
+from components.sample_generator import executor, parameters, spec
 from modules.config import GeneratorConfig
 
 
@@ -12,11 +12,7 @@ class SampleGenerator(base_beam_component.BaseBeamComponent):
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
 
     def __init__(self, config: GeneratorConfig, data_root: str):
-        super().__init__(spec=spec.SampleGeneratorSpec(**{
-            spec.DATA_ROOT: data_root, spec.SAMPLES: config.samples, spec.SEED: config.seed,
-            spec.SHARDS: config.shards, spec.MAX_VAL: config.max_val,
-            spec.OPS: ",".join(config.ops), spec.DRAW: config.draw,
-            spec.OP_WEIGHTS: ",".join(map(str, config.op_weights)),
-            spec.ENDS_SHARE: config.ends_share, spec.CANCEL_SHARE: config.cancel_share,
-            spec.SPAN: config.span,
-            spec.SAMPLES_OUT: channel_utils.as_channel([spec.ArithmeticSamples()])}))
+        super().__init__(spec=spec.SampleGeneratorSpec(
+            **parameters.to_exec_properties(config), **{
+                spec.DATA_ROOT: data_root,
+                spec.SAMPLES_OUT: channel_utils.as_channel([spec.ArithmeticSamples()])}))

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from components.sample_generator import executor, span_writer, spec
+from components.sample_generator import executor, parameters, span_writer, spec
 from modules import features
 from modules.config import ConfigError, GeneratorConfig
 
@@ -75,9 +75,9 @@ def test_existing_span_is_reused_or_refused(tmp_path):
 
 
 def _exec_properties(**changes):
-    properties = {spec.DATA_ROOT: "", spec.SAMPLES: 50, spec.SEED: 3, spec.SHARDS: 2,
-                  spec.MAX_VAL: 9, spec.OPS: "+,-", spec.DRAW: "digits", spec.OP_WEIGHTS: "1,3",
-                  spec.ENDS_SHARE: 0.25, spec.CANCEL_SHARE: 0.5, spec.SPAN: 2}
+    properties = {spec.DATA_ROOT: "", **parameters.to_exec_properties(GeneratorConfig(
+        samples=50, seed=3, shards=2, max_val=9, ops=("+", "-"), draw="digits",
+        op_weights=(1, 3), ends_share=0.25, cancel_share=0.5, span=2))}
     properties.update(changes)
     return properties
 
@@ -105,17 +105,18 @@ def test_executor_writes_span_and_records_it_on_the_artifact(tmp_path):
 
 
 @pytest.mark.parametrize("key,value,message", [
-    (spec.SAMPLES, -5, "generator.samples=-5"),
-    (spec.SHARDS, 0, "generator.shards=0"),
-    (spec.MAX_VAL, 0, "generator.max_val=0"),
-    (spec.OPS, "+,/", "generator.ops"),
-    (spec.DRAW, "log", "generator.draw='log' is invalid: allowed values: value, digits, mixed"),
-    (spec.DRAW, "mixed,mixed,digits", "generator.draw='mixed,mixed,digits' is invalid: "
-                                      "allowed values: value, digits, mixed; or one of them "
-                                      "per operator of generator.ops"),
-    (spec.OP_WEIGHTS, "1,0", "generator.op_weights='1.0,0.0' is invalid: one positive weight"),
-    (spec.ENDS_SHARE, 1.0, r"generator.ends_share=1.0 is invalid: must be in \[0, 1\)"),
-    (spec.CANCEL_SHARE, -0.1, r"generator.cancel_share=-0.1 is invalid: must be in \[0, 1\]"),
+    ("samples", -5, "generator.samples=-5"),
+    ("shards", 0, "generator.shards=0"),
+    ("max_val", 0, "generator.max_val=0"),
+    ("ops", "+,/", "generator.ops"),
+    ("draw", "log", "generator.draw='log' is invalid: allowed values: value, digits, mixed"),
+    ("draw", "mixed,mixed,digits", "generator.draw='mixed,mixed,digits' is invalid: "
+                                   "allowed values: value, digits, mixed; or one of them "
+                                   "per operator of generator.ops"),
+    ("op_weights", "1,0", "generator.op_weights='1.0,0.0' is invalid: one positive weight"),
+    ("ends_share", 1.0, r"generator.ends_share=1.0 is invalid: must be in \[0, 1\)"),
+    ("cancel_share", -0.1, r"generator.cancel_share=-0.1 is invalid: must be in \[0, 1\]"),
+    ("samples", "many", "generator.samples='many': expected an integer"),
 ])
 def test_executor_rejects_bad_parameters_before_writing(tmp_path, key, value, message):
     output = spec.ArithmeticSamples()

@@ -13,7 +13,7 @@ import apache_beam as beam
 import tensorflow as tf
 
 from components import object_store
-from components.sample_generator import samples
+from components.sample_generator import parameters, samples
 from modules.config import GeneratorConfig
 
 MANIFEST = "_manifest.json"
@@ -65,23 +65,6 @@ def shard_plan(total: int, shards: int) -> List[Tuple[int, int]]:
     return [(i, base + (1 if i < extra else 0)) for i in range(shards)]
 
 
-def parameters(config: GeneratorConfig) -> Dict:
-    """What determines a span's bytes; stored in its manifest and on the output artifact."""
-    return {"samples": config.samples, "seed": config.seed, "shards": config.shards,
-            "max_val": config.max_val, "ops": list(config.ops), "draw": config.draw,
-            "op_weights": list(config.op_weights), "ends_share": config.ends_share,
-            "cancel_share": config.cancel_share,
-            "span": config.span}
-
-
-def _as_written(stored: Dict) -> Dict:
-    """A manifest's parameters; spans written before `draw`, `op_weights`, `ends_share` and
-    `cancel_share` existed were all drawn by value, with equally likely operators, no extra
-    ends and no near-cancelling operands."""
-    return ({"draw": "value", "op_weights": [], "ends_share": 0.0, "cancel_share": 0.0,
-             **stored} if stored else stored)
-
-
 class _WriteShard(beam.DoFn):
     """Generates and writes one whole shard: one element per shard keeps Beam overhead per shard."""
 
@@ -120,13 +103,13 @@ def write_span(config: GeneratorConfig, data_root: str,
     parameters is reused as it is (so its files, and downstream caches, stay valid).
     """
     target = span_dir(data_root, config.span)
-    wanted = parameters(config)
+    wanted = parameters.recorded(config)
     in_place = not object_store.renames_atomically(data_root)
     if in_place and interrupted(target):
         logging.info("%s holds an uncommitted span (an interrupted write): rewriting it", target)
         tf.io.gfile.rmtree(target)
     if tf.io.gfile.exists(target):
-        existing = _as_written(read_manifest(target).get("parameters"))
+        existing = parameters.as_written(read_manifest(target).get("parameters"))
         if existing == wanted:
             logging.info("%s already holds these samples; reusing it", target)
             return read_manifest(target), True
@@ -166,7 +149,7 @@ def _write_and_commit(config: GeneratorConfig, folder: str,
     expected = [shard_name(i, config.shards) for i in range(config.shards)]
     if files != expected:
         raise RuntimeError(f"{folder} holds {files}, expected {expected}")
-    manifest = {"parameters": parameters(config), "files": files}
+    manifest = {"parameters": parameters.recorded(config), "files": files}
     write_manifest(folder, manifest)
     return manifest
 

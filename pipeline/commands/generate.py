@@ -1,39 +1,53 @@
 """`arith-tfx generate`: a span of samples written with Beam, outside TFX."""
+import argparse
+import dataclasses
 import os
 import time
 
+from components.sample_generator import parameters
 from modules import config as config_lib
+
+
+# Each GeneratorConfig field is a flag (max_val as --max-val), parsed as `--set generator.*`
+# is; what each does is said beside the field in modules/config.py, briefly here.
+HELP = {
+    "samples": "samples in the span",
+    "seed": "the draw's seed: the same seed, span and parameters write the same bytes",
+    "shards": "files the span is written in",
+    "max_val": "operands lie in [-max_val, max_val]",
+    "ops": "comma-separated subset of + - *",
+    "draw": "operands uniform by value, or their digit count uniform first (digits), or "
+            "each operand one way or the other (mixed); or one of these per operator of "
+            "--ops, comma-separated",
+    "op_weights": "relative weight of each of --ops, comma-separated; empty: equally likely",
+    "ends_share": "share of the operands drawn by digit count that are set to -max_val or "
+                  "max_val",
+    "cancel_share": "share of the + and - samples whose result is drawn by digit count: "
+                    "near-cancelling operands",
+    "span": "span number; 0: the next one under OUT",
+}
 
 
 def add(commands) -> None:
     parser = commands.add_parser("generate", help="write a span of samples, outside TFX")
-    defaults = config_lib.GeneratorConfig()
-    parser.add_argument("--samples", type=int, default=defaults.samples)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--shards", type=int, default=defaults.shards)
-    parser.add_argument("--max-val", type=int, default=defaults.max_val,
-                        help="operands are uniform in [-max_val, max_val]")
-    parser.add_argument("--ops", default=",".join(defaults.ops),
-                        help="comma-separated subset of + - * (default: %(default)s)")
-    parser.add_argument("--draw", default=defaults.draw,
-                        help="operands uniform by value (default), or their digit count "
-                             "uniform first (digits), or each operand one way or the other "
-                             "(mixed); or one of these per operator of --ops, comma-separated")
-    parser.add_argument("--op-weights", default="",
-                        help="relative weight of each of --ops, comma-separated (default: "
-                             "equally likely)")
-    parser.add_argument("--ends-share", type=float, default=defaults.ends_share,
-                        help="share of the operands drawn by digit count that are set to "
-                             "-max_val or max_val (default: %(default)s)")
-    parser.add_argument("--cancel-share", type=float, default=defaults.cancel_share,
-                        help="share of the + and - samples whose result is drawn by digit "
-                             "count: near-cancelling operands (default: %(default)s)")
-    parser.add_argument("--span", type=int, default=defaults.span,
-                        help="span number (default: the next one under OUT)")
+    defaults = parameters.to_exec_properties(config_lib.GeneratorConfig())
+    for name, default in defaults.items():
+        parser.add_argument("--" + name.replace("_", "-"), dest=name, default=str(default),
+                            type=_parser(name), metavar=name.upper(),
+                            help=f"{HELP.get(name, f'generator.{name}')} (default: %(default)s)")
     parser.add_argument("--out", required=True, help="data root; shards go to OUT/span-N/")
     parser.add_argument("--workers", type=int, default=0,
                         help="Beam worker processes (default: one per core)")
     parser.set_defaults(handler=handle)
+
+
+def _parser(name: str):
+    def parse(text: str):
+        try:
+            return config_lib.parse_value(f"generator.{name}", text)
+        except config_lib.ConfigError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return parse
 
 
 def handle(args) -> int:
@@ -42,12 +56,10 @@ def handle(args) -> int:
     from components.sample_generator import span_writer
     from pipeline import beam_args
 
-    generator = config_lib.GeneratorConfig(
-        samples=args.samples, seed=args.seed, shards=args.shards, max_val=args.max_val,
-        ops=tuple(args.ops.split(",")), draw=args.draw,
-        op_weights=config_lib.parse_value("generator.op_weights", args.op_weights),
-        ends_share=args.ends_share, cancel_share=args.cancel_share,
-        span=args.span or span_writer.next_span(os.path.abspath(args.out)))
+    generator = config_lib.GeneratorConfig(**{
+        name: getattr(args, name) for name in parameters.types()})
+    generator = dataclasses.replace(
+        generator, span=generator.span or span_writer.next_span(os.path.abspath(args.out)))
     config_lib.validate_generator(generator)
     options = PipelineOptions(beam_args.local_beam_args(args.workers))
     started = time.time()
