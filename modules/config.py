@@ -17,7 +17,7 @@ MAX_OPERAND = 10**9
 PRECISIONS = ("float32", "mixed_bfloat16")
 ENC_LAYOUTS = ("text", "aligned")
 BLANKINGS = ("random", "prefix")
-DRAWS = ("value", "digits", "mixed")
+DRAWS = ("value", "digits", "mixed", "longer")
 
 
 class ConfigError(ValueError):
@@ -34,8 +34,10 @@ class GeneratorConfig:
     ops: Tuple[str, ...] = features.OPERATORS
     # "value": operands uniform in [-max_val, max_val], as the reference draws them; "digits":
     # each operand's digit count uniform first, then its value (short and long operands alike);
-    # "mixed": each operand drawn one way or the other, half and half. One draw for every
-    # operator, or one per operator of `ops`, comma-separated ("mixed,mixed,digits").
+    # "mixed": each operand drawn one way or the other, half and half; "longer": as "digits",
+    # but a digit count as likely as its size (four digits four times as often as one). One
+    # draw for every operator, or one per operator of `ops`, comma-separated
+    # ("mixed,mixed,digits").
     draw: str = "value"
     # How likely each of `ops` is, in their order (relative weights); empty: all equally.
     op_weights: Tuple[float, ...] = ()

@@ -30,7 +30,7 @@ def test_overrides_are_parsed_to_the_field_types():
     ("generator.ops=+,/", "generator.ops='+,/' is invalid: each must be one of + - *"),
     ("generator.shards=0", "generator.shards=0 is invalid"),
     ("generator.draw=mixed,digits", "generator.draw='mixed,digits' is invalid: allowed values: "
-                                    "value, digits, mixed; or one of them per operator of "
+                                    "value, digits, mixed, longer; or one of them per operator of "
                                     "generator.ops"),
     ("data.schema=guess", "allowed values: curated, infer"),
     ("model.dim_heads=3", "must divide model.dim_hidden"),

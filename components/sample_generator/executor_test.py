@@ -109,10 +109,11 @@ def test_executor_writes_span_and_records_it_on_the_artifact(tmp_path):
     ("shards", 0, "generator.shards=0"),
     ("max_val", 0, "generator.max_val=0"),
     ("ops", "+,/", "generator.ops"),
-    ("draw", "log", "generator.draw='log' is invalid: allowed values: value, digits, mixed"),
+    ("draw", "log", "generator.draw='log' is invalid: allowed values: value, digits, mixed, "
+                    "longer"),
     ("draw", "mixed,mixed,digits", "generator.draw='mixed,mixed,digits' is invalid: "
-                                   "allowed values: value, digits, mixed; or one of them "
-                                   "per operator of generator.ops"),
+                                   "allowed values: value, digits, mixed, longer; or one of "
+                                   "them per operator of generator.ops"),
     ("op_weights", "1,0", "generator.op_weights='1.0,0.0' is invalid: one positive weight"),
     ("ends_share", 1.0, r"generator.ends_share=1.0 is invalid: must be in \[0, 1\)"),
     ("cancel_share", -0.1, r"generator.cancel_share=-0.1 is invalid: must be in \[0, 1\]"),

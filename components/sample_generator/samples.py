@@ -45,7 +45,8 @@ def digit_buckets(max_val: int) -> List[Tuple[int, int]]:
 def operands(count: int, max_val: int, draw: str, rng: np.random.Generator,
              ends_share: float = 0.0) -> List[int]:
     """`count` operands in [-max_val, max_val], drawn as `draw` (one name) says; of those drawn
-    by digit count, `ends_share` at the range's ends (-max_val or max_val)."""
+    by digit count ("digits", "longer"), `ends_share` at the range's ends (-max_val or
+    max_val)."""
     if draw == "value":
         return rng.integers(-max_val, max_val + 1, size=count).tolist()
     if draw == "mixed":
@@ -53,9 +54,14 @@ def operands(count: int, max_val: int, draw: str, rng: np.random.Generator,
         values = operands(count, max_val, "value", rng)
         by_digits = operands(count, max_val, "digits", rng, ends_share)
         return np.where(by_value, values, by_digits).tolist()
-    # "digits" (draws_per_operator has checked the name)
+    # "digits" or "longer" (draws_per_operator has checked the name)
     buckets = np.array(digit_buckets(max_val))
-    low, high = buckets[rng.integers(0, len(buckets), size=count)].T
+    if draw == "longer":
+        sizes = np.arange(1, len(buckets) + 1)
+        chosen = rng.choice(len(buckets), size=count, p=sizes / sizes.sum())
+    else:
+        chosen = rng.integers(0, len(buckets), size=count)
+    low, high = buckets[chosen].T
     magnitudes = rng.integers(low, high + 1)
     if ends_share:  # no extra draw without it, so that spans written before it stay the same
         magnitudes = np.where(rng.random(size=count) < ends_share, max_val, magnitudes)

@@ -116,6 +116,21 @@ def test_mixed_draw_takes_each_operand_by_value_or_by_digit_count_half_and_half(
     assert abs(both_long / len(drawn) - 0.575 ** 2) < 0.03, both_long
 
 
+def test_longer_draw_makes_a_digit_count_as_likely_as_its_size():
+    drawn = samples.generate(8000, 10000, ("*",), samples.shard_rng(6, 0), "longer")
+    operands = [value for sample in drawn for value in _operands(sample)[1:]]
+    assert max(abs(value) for value in operands) <= 10000
+    counts = [sum(1 for value in operands if low <= abs(value) <= high)
+              for low, high in samples.digit_buckets(10000)]
+    # 1:2:3:4, each share within 2 points; both factors four-digit in 0.4^2 of the pairs,
+    # where the digits draw puts 0.25^2.
+    assert all(abs(count / len(operands) - share) < 0.02
+               for count, share in zip(counts, (0.1, 0.2, 0.3, 0.4))), counts
+    both_long = sum(1 for sample in drawn if min(map(abs, _operands(sample)[1:])) >= 1000)
+    assert abs(both_long / len(drawn) - 0.16) < 0.02, both_long
+    assert {value < 0 for value in operands} == {True, False}
+
+
 def test_each_operator_can_have_its_own_draw():
     drawn = samples.generate(9000, 10000, ("+", "*"), samples.shard_rng(8, 0), "mixed,digits")
     buckets = samples.digit_buckets(10000)

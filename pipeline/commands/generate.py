@@ -17,8 +17,8 @@ HELP = {
     "max_val": "operands lie in [-max_val, max_val]",
     "ops": "comma-separated subset of + - *",
     "draw": "operands uniform by value, or their digit count uniform first (digits), or "
-            "each operand one way or the other (mixed); or one of these per operator of "
-            "--ops, comma-separated",
+            "each operand one way or the other (mixed), or digit counts as likely as their "
+            "size (longer); or one of these per operator of --ops, comma-separated",
     "op_weights": "relative weight of each of --ops, comma-separated; empty: equally likely",
     "ends_share": "share of the operands drawn by digit count that are set to -max_val or "
                   "max_val",
