@@ -85,50 +85,48 @@ def test_digit_buckets_cover_the_range_without_a_bucket_of_one_value():
                                             (10000, 12345)]
 
 
-def test_digits_draw_makes_each_digit_count_equally_likely_within_the_range():
-    drawn = samples.generate(8000, 10000, ("+", "-", "*"), samples.shard_rng(4, 0), "digits")
+def _digit_shares(drawn):
+    """Of operands in [-10000, 10000]: each digit bucket's share, and the share of pairs whose
+    operands both have four digits (or are 10,000)."""
     operands = [value for sample in drawn for value in _operands(sample)[1:]]
     assert max(abs(value) for value in operands) <= 10000
-    buckets = samples.digit_buckets(10000)
-    counts = [sum(1 for value in operands if low <= abs(value) <= high) for low, high in buckets]
-    # 16,000 operands, a quarter per bucket: each share within 2 points of 25%.
-    assert sum(counts) == len(operands)
-    assert all(abs(count / len(operands) - 0.25) < 0.02 for count in counts), counts
     assert {value < 0 for value in operands} == {True, False}
+    shares = [sum(1 for value in operands if low <= abs(value) <= high) / len(operands)
+              for low, high in samples.digit_buckets(10000)]
+    both_long = sum(1 for sample in drawn if min(map(abs, _operands(sample)[1:])) >= 1000)
+    return shares, both_long / len(drawn)
+
+
+def test_digits_draw_makes_each_digit_count_equally_likely_within_the_range():
+    shares, _ = _digit_shares(
+        samples.generate(8000, 10000, ("+", "-", "*"), samples.shard_rng(4, 0), "digits"))
+    # 16,000 operands, a quarter per bucket: each share within 2 points of 25%.
+    assert sum(shares) == pytest.approx(1.0)
+    assert all(abs(share - 0.25) < 0.02 for share in shares), shares
     value_drawn = samples.generate(8000, 10000, ("+",), samples.shard_rng(4, 0), "value")
     short = sum(1 for s in value_drawn for v in _operands(s)[1:] if abs(v) < 1000)
     assert short / 16000 < 0.15  # by value, nine in ten operands have four digits
 
 
 def test_mixed_draw_takes_each_operand_by_value_or_by_digit_count_half_and_half():
-    drawn = samples.generate(8000, 10000, ("+",), samples.shard_rng(5, 0), "mixed")
-    operands = [value for sample in drawn for value in _operands(sample)[1:]]
-    assert max(abs(value) for value in operands) <= 10000
-    counts = [sum(1 for value in operands if low <= abs(value) <= high)
-              for low, high in samples.digit_buckets(10000)]
+    shares, both_long = _digit_shares(
+        samples.generate(8000, 10000, ("+",), samples.shard_rng(5, 0), "mixed"))
     # Half by digit count (a quarter per bucket), half by value (0.1%, 0.9%, 9% and 90%):
     # 12.55%, 12.95%, 17% and 57.5%, each within 2 points.
     expected = [0.1255, 0.1295, 0.17, 0.575]
-    assert all(abs(count / len(operands) - share) < 0.02
-               for count, share in zip(counts, expected)), counts
+    assert all(abs(share - want) < 0.02 for share, want in zip(shares, expected)), shares
     # Each operand on its own: both four-digit (or 10,000) in 0.575^2, a third of the pairs.
-    both_long = sum(1 for sample in drawn if min(map(abs, _operands(sample)[1:])) >= 1000)
-    assert abs(both_long / len(drawn) - 0.575 ** 2) < 0.03, both_long
+    assert abs(both_long - 0.575 ** 2) < 0.03, both_long
 
 
 def test_longer_draw_makes_a_digit_count_as_likely_as_its_size():
-    drawn = samples.generate(8000, 10000, ("*",), samples.shard_rng(6, 0), "longer")
-    operands = [value for sample in drawn for value in _operands(sample)[1:]]
-    assert max(abs(value) for value in operands) <= 10000
-    counts = [sum(1 for value in operands if low <= abs(value) <= high)
-              for low, high in samples.digit_buckets(10000)]
+    shares, both_long = _digit_shares(
+        samples.generate(8000, 10000, ("*",), samples.shard_rng(6, 0), "longer"))
     # 1:2:3:4, each share within 2 points; both factors four-digit in 0.4^2 of the pairs,
     # where the digits draw puts 0.25^2.
-    assert all(abs(count / len(operands) - share) < 0.02
-               for count, share in zip(counts, (0.1, 0.2, 0.3, 0.4))), counts
-    both_long = sum(1 for sample in drawn if min(map(abs, _operands(sample)[1:])) >= 1000)
-    assert abs(both_long / len(drawn) - 0.16) < 0.02, both_long
-    assert {value < 0 for value in operands} == {True, False}
+    assert all(abs(share - want) < 0.02
+               for share, want in zip(shares, (0.1, 0.2, 0.3, 0.4))), shares
+    assert abs(both_long - 0.16) < 0.02, both_long
 
 
 def test_each_operator_can_have_its_own_draw():
