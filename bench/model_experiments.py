@@ -18,7 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cases  # noqa: E402  (bench/cases.py, beside this script)
-from components.sample_generator import samples  # noqa: E402
+from components.sample_generator import parameters  # noqa: E402
 
 OPERATIONS = ("+", "-", "*")
 
@@ -35,8 +35,8 @@ def training_data(config, generator, pool: int, blank_anew: bool, seed: int, mix
     ops = mix or generator.ops
     # A draw per operator follows its operator into the mix (`--train-mix +,-,*,*`).
     draw_of = dict(zip(generator.ops, draws_per_operator(generator.draw, generator.ops)))
-    # The mix says how likely each operator is, not generator.op_weights.
-    options = {**samples.draw_options(generator), "ops": ops, "op_weights": (),
+    # An even mix of the operators (or the mix given), whatever generator.op_weights says.
+    options = {**parameters.draw_options(generator), "ops": ops, "op_weights": (),
                "draw": ",".join(draw_of[operator] for operator in ops)}
     defs, op, res = cases.uniform(size, seed=seed, **options)
     custom = {**config.__dict__, transform.MAX_VAL: generator.max_val}

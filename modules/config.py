@@ -251,23 +251,29 @@ def parse_value(key: str, text: str) -> Any:
 
 def _parse(key: str, text: str, current: Any, kind: Any) -> Any:
     """`text` as the field's type: a bool, a number, a string, or a tuple given comma
-    separated (a tuple of strings also as one word of characters: `+-`)."""
+    separated (a tuple of one-character strings, as `ops`, also as one word: `+-`)."""
     item = typing.get_args(kind)[0] if typing.get_origin(kind) is tuple else None
+    if item is None:
+        try:
+            return _scalar(text, current)
+        except ValueError:
+            names = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+            raise ConfigError(f"{key}={text!r}: expected {names[type(current)]}") from None
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if "," not in text and item is str and current and all(len(c) == 1 for c in current):
+        parts = list(text)
     try:
-        if isinstance(current, bool):
-            if text.lower() not in ("true", "false", "1", "0"):
-                raise ValueError
-            return text.lower() in ("true", "1")
-        if item is str:
-            return tuple(part.strip() for part in text.split(",") if part.strip()) if "," in text \
-                else tuple(text)
-        if item is not None:
-            return tuple(item(part.strip()) for part in text.split(",") if part.strip())
-        return type(current)(text)
+        return tuple(_scalar(part, item()) for part in parts)
     except ValueError:
-        names = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
-        expected = f"comma-separated {item.__name__}s" if item else names[type(current)]
-        raise ConfigError(f"{key}={text!r}: expected {expected}") from None
+        raise ConfigError(f"{key}={text!r}: expected comma-separated {item.__name__}s") from None
+
+
+def _scalar(text: str, current: Any) -> Any:
+    if isinstance(current, bool):
+        if text.lower() not in ("true", "false", "1", "0"):
+            raise ValueError(text)
+        return text.lower() in ("true", "1")
+    return type(current)(text)
 
 
 def _require(ok: bool, key: str, value: Any, allowed: str) -> None:

@@ -3,10 +3,13 @@ from a parser built in a process that cannot import TensorFlow, TFX, Beam or ML 
 the code of the commands changes nothing a user reads, and the parser stays quick to build, before
 any library prints. After a deliberate change of the arguments:
 `python tests/cli_help_test.py > tests/cli_help.txt`."""
+import dataclasses
 import difflib
 import os
 import subprocess
 import sys
+
+from modules.config import GeneratorConfig
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOLDEN = os.path.join(PROJECT_ROOT, "tests", "cli_help.txt")
@@ -57,6 +60,11 @@ def test_every_help_is_as_kept():
     found = every_help()
     assert found == kept, "".join(difflib.unified_diff(
         kept.splitlines(True), found.splitlines(True), GOLDEN, "now"))
+
+
+def test_each_help_text_of_generate_names_a_generator_field():
+    from pipeline.commands import generate
+    assert set(generate.HELP) <= {field.name for field in dataclasses.fields(GeneratorConfig)}
 
 
 if __name__ == "__main__":

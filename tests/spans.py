@@ -12,7 +12,7 @@ def write_damaged_span(data_root, generator, rows):
     directory = span_writer.span_dir(data_root, generator.span)
     os.makedirs(directory)
     with open(os.path.join(directory, span_writer.MANIFEST), "w") as f:
-        json.dump({"parameters": parameters.recorded(generator)}, f)
+        json.dump({"parameters": parameters.manifest_record(generator)}, f)
     with tf.io.TFRecordWriter(os.path.join(directory, "data-00000-of-00001.tfrecord.gz"),
                               options="GZIP") as writer:
         for row in rows:

@@ -29,11 +29,11 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         manifest, reused = span_writer.write_span(config, data_root, self._make_beam_pipeline)
 
         out = artifact_utils.get_single_instance(output_dict[spec.SAMPLES_OUT])
-        recorded = {**parameters.artifact_properties(config),
-                    "data_dir": span_writer.span_dir(data_root, config.span)}
+        custom_properties = {**parameters.artifact_properties(config),
+                             "data_dir": span_writer.span_dir(data_root, config.span)}
         setters = {int: out.set_int_custom_property, float: out.set_float_custom_property,
-                   str: out.set_string_custom_property}
-        for key, value in recorded.items():
+                   str: out.set_string_custom_property, bool: out.set_bool_custom_property}
+        for key, value in custom_properties.items():
             setters[type(value)](key, value)
         out.set_int_custom_property("reused_existing_span", int(reused))
         out.set_string_custom_property(INPUT_FINGERPRINT,

@@ -1,6 +1,7 @@
 """GeneratorConfig as the component's execution parameters, as the output artifact's custom
-properties and as a span manifest's record, each derived from the dataclass's fields: a new
-generator field is added to GeneratorConfig (and to `samples.generate`) and nowhere here."""
+properties, as a span manifest's record and as `samples.generate`'s keywords, each derived from
+the dataclass's fields: a new generator field is added to GeneratorConfig (and to
+`samples.generate`) and nowhere here."""
 import dataclasses
 import typing
 from typing import Any, Dict
@@ -10,9 +11,13 @@ from modules.config import GeneratorConfig
 
 # Custom property names older metadata stores hold (lineage reads them), where they differ.
 ARTIFACT_NAMES = {"samples": "num_samples", "shards": "num_shards"}
+# The fields every manifest has recorded; the others were added later (`completed_record`).
+ALWAYS_RECORDED = ("samples", "seed", "shards", "max_val", "ops", "span")
+# The fields that say which span to write; each of the others is a keyword of `generate`.
+SPAN_FIELDS = ("samples", "seed", "shards", "span")
 
 
-def types() -> Dict[str, type]:
+def exec_property_types() -> Dict[str, type]:
     """Each field's execution-parameter type; tuples travel comma-separated, as strings."""
     hints = typing.get_type_hints(GeneratorConfig)
     return {field.name: str if typing.get_origin(hints[field.name]) is tuple else hints[field.name]
@@ -20,7 +25,10 @@ def types() -> Dict[str, type]:
 
 
 def to_exec_properties(config: GeneratorConfig) -> Dict[str, Any]:
-    return {name: ",".join(map(str, value)) if isinstance(value, tuple) else value
+    """Scalars as their field's type (an int given for a float field becomes a float, as TFX's
+    type check wants), tuples joined by commas as written (`1,1,2`)."""
+    kinds = exec_property_types()
+    return {name: ",".join(map(str, value)) if isinstance(value, tuple) else kinds[name](value)
             for name, value in _values(config).items()}
 
 
@@ -29,7 +37,7 @@ def config_from(exec_properties: Dict[str, Any]) -> GeneratorConfig:
     validated (a hand-edited or foreign pipeline IR gets the config's own errors)."""
     config = GeneratorConfig(**{
         name: config_lib.parse_value(f"generator.{name}", str(exec_properties[name]))
-        for name in types()})
+        for name in exec_property_types()})
     config_lib.validate_generator(config)
     return config
 
@@ -40,17 +48,24 @@ def artifact_properties(config: GeneratorConfig) -> Dict[str, Any]:
             for name, value in to_exec_properties(config).items()}
 
 
-def recorded(config: GeneratorConfig) -> Dict[str, Any]:
+def manifest_record(config: GeneratorConfig) -> Dict[str, Any]:
     """What determines a span's bytes, as its manifest stores it (tuples as JSON lists)."""
     return {name: list(value) if isinstance(value, tuple) else value
             for name, value in _values(config).items()}
 
 
-def as_written(stored: Dict[str, Any]) -> Dict[str, Any]:
-    """A manifest's record, completed with the defaults of fields added after it was written.
-    A new field's default keeps the draw it had before the field existed, so those defaults
-    describe the older span exactly."""
-    return {**recorded(GeneratorConfig()), **stored} if stored else stored
+def completed_record(stored: Dict[str, Any]) -> Dict[str, Any]:
+    """A manifest's record with the defaults of the fields added after it was written: a new
+    field's default draws what was drawn before it existed, so they describe the older span
+    exactly. A record missing a field that was always recorded is returned as it is."""
+    if not stored or not set(ALWAYS_RECORDED) <= set(stored):
+        return stored
+    return {**manifest_record(GeneratorConfig()), **stored}
+
+
+def draw_options(config: GeneratorConfig) -> Dict[str, Any]:
+    """`samples.generate`'s keywords as `config` sets them."""
+    return {name: value for name, value in _values(config).items() if name not in SPAN_FIELDS}
 
 
 def _values(config: GeneratorConfig) -> Dict[str, Any]:

@@ -1,10 +1,10 @@
 """The sample grammar: deterministic arithmetic samples as serialized tf.Examples."""
-import dataclasses
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 from tensorflow.core.example import example_pb2
 
+from components.sample_generator import parameters
 from modules import features
 from modules.config import GeneratorConfig, draws_per_operator
 
@@ -162,19 +162,8 @@ def to_example(sample: Sample) -> bytes:
     return example.SerializeToString(deterministic=True)
 
 
-# GeneratorConfig's fields that say which span to write; each of the others is a keyword of
-# `generate` by the same name.
-SPAN_FIELDS = ("samples", "seed", "shards", "span")
-
-
-def draw_options(config: GeneratorConfig) -> Dict[str, Any]:
-    """`generate`'s keywords as `config` sets them."""
-    return {field.name: getattr(config, field.name) for field in dataclasses.fields(config)
-            if field.name not in SPAN_FIELDS}
-
-
 def shard_examples(config: GeneratorConfig, shard: int, count: int) -> Iterator[bytes]:
     """Shard `shard` of the span `config` describes, `count` samples, serialized."""
     rng = shard_rng(config.seed, shard, config.span)
-    for sample in generate(count, rng=rng, **draw_options(config)):
+    for sample in generate(count, rng=rng, **parameters.draw_options(config)):
         yield to_example(sample)

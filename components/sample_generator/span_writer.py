@@ -103,13 +103,13 @@ def write_span(config: GeneratorConfig, data_root: str,
     parameters is reused as it is (so its files, and downstream caches, stay valid).
     """
     target = span_dir(data_root, config.span)
-    wanted = parameters.recorded(config)
+    wanted = parameters.manifest_record(config)
     in_place = not object_store.renames_atomically(data_root)
     if in_place and interrupted(target):
         logging.info("%s holds an uncommitted span (an interrupted write): rewriting it", target)
         tf.io.gfile.rmtree(target)
     if tf.io.gfile.exists(target):
-        existing = parameters.as_written(read_manifest(target).get("parameters"))
+        existing = parameters.completed_record(read_manifest(target).get("parameters"))
         if existing == wanted:
             logging.info("%s already holds these samples; reusing it", target)
             return read_manifest(target), True
@@ -149,7 +149,7 @@ def _write_and_commit(config: GeneratorConfig, folder: str,
     expected = [shard_name(i, config.shards) for i in range(config.shards)]
     if files != expected:
         raise RuntimeError(f"{folder} holds {files}, expected {expected}")
-    manifest = {"parameters": parameters.recorded(config), "files": files}
+    manifest = {"parameters": parameters.manifest_record(config), "files": files}
     write_manifest(folder, manifest)
     return manifest
 

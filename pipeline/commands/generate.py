@@ -34,7 +34,8 @@ def add(commands) -> None:
     for name, default in defaults.items():
         parser.add_argument("--" + name.replace("_", "-"), dest=name, default=str(default),
                             type=_parser(name), metavar=name.upper(),
-                            help=f"{HELP.get(name, f'generator.{name}')} (default: %(default)s)")
+                            help=f"{HELP.get(name, f'generator.{name}')} "
+                                 f"(default: {default if default != '' else 'none'})")
     parser.add_argument("--out", required=True, help="data root; shards go to OUT/span-N/")
     parser.add_argument("--workers", type=int, default=0,
                         help="Beam worker processes (default: one per core)")
@@ -57,7 +58,7 @@ def handle(args) -> int:
     from pipeline import beam_args
 
     generator = config_lib.GeneratorConfig(**{
-        name: getattr(args, name) for name in parameters.types()})
+        name: getattr(args, name) for name in parameters.exec_property_types()})
     generator = dataclasses.replace(
         generator, span=generator.span or span_writer.next_span(os.path.abspath(args.out)))
     config_lib.validate_generator(generator)
