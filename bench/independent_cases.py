@@ -4,11 +4,13 @@ asked through `arith-tfx predict` as a user would, each case as `defs:op:res`.
 
     .venv/bin/python bench/independent_cases.py --root ROOT --max-val 10000 [--cases 1500]
 
-A check on `bench/fresh_cases.py`, which draws its cases with the generator the model was
-trained from.
+Appends a row to bench/results/independent_cases.jsonl. A check on `bench/fresh_cases.py`,
+which draws its cases with the generator the model was trained from.
 """
 import argparse
+import json
 import os
+import platform
 import random
 import subprocess
 import sys
@@ -37,6 +39,8 @@ def main() -> int:
     parser.add_argument("--max-val", type=int, required=True)
     parser.add_argument("--cases", type=int, default=1500)
     parser.add_argument("--seed", type=int, default=777)
+    parser.add_argument("--name", default="")
+    parser.add_argument("--results", default="bench/results/independent_cases.jsonl")
     args = parser.parse_args()
     drawn = cases(args.cases, args.max_val, args.seed)
     command = os.path.join(os.path.dirname(sys.executable), "arith-tfx")
@@ -51,9 +55,16 @@ def main() -> int:
     for (operation, _), line in zip(drawn, lines):
         right[operation][0] += line.rstrip().endswith(" correct")
         right[operation][1] += 1
-    print(answered.stderr.strip().splitlines()[-1])  # names the model version
+    version = answered.stderr.strip().splitlines()[-1]  # "(model version N)"
+    print(version)
     for operation, (good, total) in right.items():
         print(f"{operation}  {good}/{total} = {100 * good / total:.1f}%")
+    row = {"name": args.name, "root": args.root, "model": version.strip("()"),
+           "max_val": args.max_val, "seed": args.seed,
+           **{operation: [good, total] for operation, (good, total) in right.items()},
+           "machine": f"{platform.node()} {os.cpu_count()} cores"}
+    with open(args.results, "a") as f:
+        f.write(json.dumps(row) + "\n")
     return 0
 
 
