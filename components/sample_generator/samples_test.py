@@ -88,13 +88,14 @@ def test_digit_buckets_cover_the_range_without_a_bucket_of_one_value():
 def _digit_shares(drawn):
     """Of operands in [-10000, 10000]: each digit bucket's share, and the share of pairs whose
     operands both have four digits (or are 10,000)."""
-    operands = [value for sample in drawn for value in _operands(sample)[1:]]
+    pairs = [_operands(sample)[1:] for sample in drawn]
+    operands = [value for pair in pairs for value in pair]
     assert max(abs(value) for value in operands) <= 10000
     assert {value < 0 for value in operands} == {True, False}
     shares = [sum(1 for value in operands if low <= abs(value) <= high) / len(operands)
               for low, high in samples.digit_buckets(10000)]
-    both_long = sum(1 for sample in drawn if min(map(abs, _operands(sample)[1:])) >= 1000)
-    return shares, both_long / len(drawn)
+    both_long = sum(1 for pair in pairs if min(map(abs, pair)) >= 1000)
+    return shares, both_long / len(pairs)
 
 
 def test_digits_draw_makes_each_digit_count_equally_likely_within_the_range():

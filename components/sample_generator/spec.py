@@ -19,7 +19,8 @@ class ArithmeticSamples(types.Artifact):
 class SampleGeneratorSpec(types.ComponentSpec):
     PARAMETERS = {
         DATA_ROOT: ExecutionParameter(type=str),
-        **{name: ExecutionParameter(type=kind) for name, kind in parameters.exec_property_types().items()},
+        **{name: ExecutionParameter(type=kind)
+           for name, kind in parameters.exec_property_types().items()},
     }
     INPUTS = {}
     OUTPUTS = {SAMPLES_OUT: ChannelParameter(type=ArithmeticSamples)}

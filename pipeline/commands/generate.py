@@ -58,7 +58,8 @@ def handle(args) -> int:
     from pipeline import beam_args
 
     generator = config_lib.GeneratorConfig(**{
-        name: getattr(args, name) for name in parameters.exec_property_types()})
+        field.name: getattr(args, field.name)
+        for field in dataclasses.fields(config_lib.GeneratorConfig)})
     generator = dataclasses.replace(
         generator, span=generator.span or span_writer.next_span(os.path.abspath(args.out)))
     config_lib.validate_generator(generator)
