@@ -13,7 +13,7 @@ import tf_keras
 from tfx_bsl.public import tfxio
 
 from modules import export, features, model as model_lib, progress, throughput, transform
-from modules.config import ModelConfig
+from modules.config import CONTINUE_FIRST, ModelConfig
 
 # custom_config keys: the ModelConfig as a dict, and the generator's operand bound.
 MODEL_CONFIG = "model"
@@ -67,19 +67,35 @@ def epochs_for(steps: int) -> int:
     return max(1, min(10, steps))
 
 
-def warm_start(model, config: ModelConfig, base_model: Optional[str]) -> str:
-    """Loads the weights of `base_model` (the last pushed model's SavedModel) into `model` when
-    their architectures match. Returns one line that says what happened."""
+class WarmStartError(RuntimeError):
+    """The configuration only continues a served model (model.require_warm_start), and there is
+    none this model can start from."""
+
+
+def _cannot_start_from(base_model: Optional[str], config: ModelConfig) -> str:
+    """Why the weights of `base_model` do not fit this model ("" when they do)."""
     if not base_model:
-        return "trained from scratch: no pushed model to start from"
+        return "no pushed model to start from"
     theirs = export.read_info(base_model).get("model", {})
     if not theirs:
-        return "trained from scratch: the last pushed model does not record its dimensions"
+        return "the last pushed model does not record its dimensions"
     changed = [f"{key} {theirs.get(key)} -> {getattr(config, key)}" for key in ARCHITECTURE
                if theirs.get(key) != getattr(config, key)]
     if changed:
-        return ("trained from scratch: the last pushed model's dimensions differ ("
-                + ", ".join(changed) + ")")
+        return "the last pushed model's dimensions differ (" + ", ".join(changed) + ")"
+    return ""
+
+
+def warm_start(model, config: ModelConfig, base_model: Optional[str]) -> str:
+    """Loads the weights of `base_model` (the last pushed model's SavedModel) into `model` when
+    their architectures match. Returns one line that says what happened; raises WarmStartError
+    instead of training from scratch when the config requires a warm start."""
+    reason = _cannot_start_from(base_model, config)
+    if reason and config.require_warm_start:
+        raise WarmStartError(f"model.require_warm_start: these settings only continue a served "
+                             f"model, and {reason}; {CONTINUE_FIRST}")
+    if reason:
+        return "trained from scratch: " + reason
     # The saved model has no Hints head (modules/model.py, for_serving): the head starts anew.
     tf.train.Checkpoint(model=model_lib.result_only(model)).read(
         os.path.join(base_model, "variables", "variables")

@@ -38,6 +38,8 @@ def test_overrides_are_parsed_to_the_field_types():
     ("model.weight_decay=-0.1", "model.weight_decay=-0.1 is invalid: must be at least 0"),
     ("generator.ends_share=1", r"generator.ends_share=1.0 is invalid: must be in \[0, 1\)"),
     ("generator.cancel_share=2", r"generator.cancel_share=2.0 is invalid: must be in \[0, 1\]"),
+    ("generator.cancel_x_draw=short", "generator.cancel_x_draw='short' is invalid: allowed "
+                                      "values: value, digits, mixed, longer; or empty"),
     ("model.dim_batch=many", "model.dim_batch='many': expected an integer"),
     ("model.colour=red", "unknown config key 'model.colour'"),
     ("nonsense", "unknown config key 'nonsense'"),

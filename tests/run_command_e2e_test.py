@@ -38,3 +38,17 @@ def test_a_failed_run_names_the_component_the_cause_and_the_log(tmp_path):
     with open(log) as f:
         assert "Traceback" in f.read()  # the whole story is in the log, not on the terminal
     assert "Traceback" not in result.stdout
+
+
+def test_a_continuation_without_a_served_model_stops_before_any_component(tmp_path):
+    root = str(tmp_path / "root")
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline.commands.cli", "run", "--root", root,
+         "--profile", "seed-continue"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == "", result.stdout
+    assert result.stderr.startswith(
+        "arith-tfx run: error: model.require_warm_start: these settings only continue a served "
+        f"model, and {os.path.join(root, 'serving')} holds none yet; train one first "
+        "(--profile seed before --profile seed-continue)"), result.stderr
+    assert not os.path.exists(os.path.join(root, "data")), os.listdir(root)

@@ -1,6 +1,8 @@
 """The Trainer's warm start reads a pushed model's weights whether that model was exported with
 tf_keras's per-layer traces (every export before 2026-12-07) or without them (modules/export.py
 now): the variables keep their place in the object graph, though their key names differ."""
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -38,3 +40,21 @@ def test_warm_start_reads_the_weights_of_either_export(tmp_path, save_traces):
     assert len(served.weights) == len(pushed.weights) > 0
     for mine, theirs in zip(served.weights, pushed.weights):
         np.testing.assert_array_equal(mine.numpy(), theirs.numpy(), err_msg=mine.name)
+
+
+def test_a_continuation_refuses_to_train_from_scratch(tmp_path):
+    required = dataclasses.replace(CONFIG, require_warm_start=True)
+    with pytest.raises(trainer.WarmStartError, match="no pushed model to start from; train"):
+        trainer.warm_start(model_lib.build_model(required), required, None)
+    pushed = str(tmp_path / "pushed")
+    _pushed(pushed, save_traces=False)
+    wider = dataclasses.replace(required, dim_dense=64)
+    with pytest.raises(trainer.WarmStartError, match=r"dimensions differ \(dim_dense 32 -> 64\)"):
+        trainer.warm_start(model_lib.build_model(wider), wider, pushed)
+    # Without the requirement that model trains from scratch; with it, a pushed model of the
+    # same dimensions is started from.
+    plain = dataclasses.replace(wider, require_warm_start=False)
+    assert trainer.warm_start(model_lib.build_model(plain), plain, pushed).startswith(
+        "trained from scratch: the last pushed model's dimensions differ")
+    assert trainer.warm_start(model_lib.build_model(required), required, pushed).startswith(
+        "warm-started from the last pushed model")

@@ -71,30 +71,36 @@ def operands(count: int, max_val: int, draw: str, rng: np.random.Generator,
 
 def cancelling(xs: Sequence[int], ys: Sequence[int], operators: Sequence[int],
                ops: Sequence[str], max_val: int, share: float,
-               rng: np.random.Generator) -> List[int]:
-    """`ys`, except that for `share` of the `+` and `-` samples y is set so that the result is a
-    value drawn by digit count: near-cancelling operands such as 5805 and -5888, whose short
-    results a draw of operands shows about as rarely as one-digit operands."""
+               rng: np.random.Generator, x_draw: str = "") -> Tuple[List[int], List[int]]:
+    """(`xs`, `ys`), except that for `share` of the `+` and `-` samples y is set so that the
+    result is a value drawn by digit count: near-cancelling operands such as 5805 and -5888,
+    whose short results a draw of operands shows about as rarely as one-digit operands. With
+    `x_draw` (a draw's name), x of those samples is drawn anew that way first."""
     count = len(xs)
     chosen = rng.random(size=count) < share
     results = np.asarray(operands(count, max_val, "digits", rng))
     x, y = np.asarray(xs), np.asarray(ys)
     names = np.asarray(ops)[np.asarray(operators)]
+    chosen &= names != "*"
+    if x_draw:  # no extra draw without it, so that spans written before it stay the same
+        x = np.where(chosen, np.asarray(operands(count, max_val, x_draw, rng)), x)
     # x + y = r, or x - y = r; where that y is out of range, -r instead: r of x's sign keeps
     # |y| <= max(|x|, |r|).
     plus = np.where(np.abs(results - x) <= max_val, results - x, -results - x)
     minus = np.where(np.abs(x - results) <= max_val, x - results, x + results)
     y = np.where(chosen & (names == "+"), plus, np.where(chosen & (names == "-"), minus, y))
-    return y.tolist()
+    return x.tolist(), y.tolist()
 
 
 def generate(count: int, max_val: int, ops: Sequence[str], rng: np.random.Generator,
              draw: str = "value", op_weights: Sequence[float] = (),
-             ends_share: float = 0.0, cancel_share: float = 0.0) -> List[Sample]:
+             ends_share: float = 0.0, cancel_share: float = 0.0,
+             cancel_x_draw: str = "") -> List[Sample]:
     """Draws `count` samples: operands in [-max_val, max_val] as `draw` says (one draw, or one
     per operator, `ends_share` of the digit-count-drawn ones at ±max_val), operators from ops,
     as likely as their `op_weights` say (all equally without); `cancel_share` of the `+` and `-`
-    samples with near-cancelling operands (`cancelling`)."""
+    samples with near-cancelling operands (`cancelling`), their x drawn as `cancel_x_draw` says
+    (as their operator's draw when empty)."""
     draws = draws_per_operator(draw, ops)
     if len(set(draws)) == 1 and not cancel_share:
         xs = operands(count, max_val, draws[0], rng, ends_share)
@@ -108,7 +114,7 @@ def generate(count: int, max_val: int, ops: Sequence[str], rng: np.random.Genera
     xs = [pairs[draws[o]][0][i] for i, o in enumerate(operators)]
     ys = [pairs[draws[o]][1][i] for i, o in enumerate(operators)]
     if cancel_share:  # no extra draw without it, so that spans written before it stay the same
-        ys = cancelling(xs, ys, operators, ops, max_val, cancel_share, rng)
+        xs, ys = cancelling(xs, ys, operators, ops, max_val, cancel_share, rng, cancel_x_draw)
     return compose(xs, ys, ops, rng, operators=operators)
 
 

@@ -4,7 +4,7 @@ from typing import Optional
 USER_ERRORS = ("ConfigError", "SpanConflictError", "DataAnomaliesError", "InspectionError",
                "PredictionError", "MetadataError", "LineageError", "VersionError",
                "RootInUseError", "RunnerError", "ClusterError", "ArtifactError", "StartError",
-               "CompileError")
+               "CompileError", "WarmStartError")
 # Of those, the ones about how the command was called: exit code 2, as argparse's own errors.
 USAGE_ERRORS = ("ConfigError", "RunnerError", "CompileError")
 

@@ -24,6 +24,8 @@ HELP = {
                   "max_val",
     "cancel_share": "share of the + and - samples whose result is drawn by digit count: "
                     "near-cancelling operands",
+    "cancel_x_draw": "how x of those near-cancelling samples is drawn (a --draw name); empty: "
+                     "as its operator's draw",
     "span": "span number; 0: the next one under OUT",
 }
 

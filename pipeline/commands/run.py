@@ -188,9 +188,20 @@ def handle(args) -> int:
         raise beam_args.RunnerError(
             "--runner dataflow needs --artifact-root gs://...: Dataflow's workers read and "
             "write the spans and artifacts there")
+    if config.model.require_warm_start and args.stage != "data":
+        _check_served_model(paths)
     paths.record_artifact_root()
     return run(config, paths, args.profile, args.stage, pipeline_args,
                enable_cache=not args.no_cache, verbose=args.verbose)
+
+
+def _check_served_model(paths: Paths) -> None:
+    """Refuse at once, before any component runs, a continuation with nothing to continue."""
+    from components.atomic_pusher import serving_dir  # TensorFlow
+    if not serving_dir.versions(paths.serving_dir):
+        raise config_lib.ConfigError(
+            f"model.require_warm_start: these settings only continue a served model, and "
+            f"{paths.serving_dir} holds none yet; {config_lib.CONTINUE_FIRST}")
 
 
 def _check_engine(job_endpoint: str, worker_pool: str) -> None:
