@@ -197,9 +197,9 @@ _SEED = PipelineConfig(
 )
 
 
-# What to do when model.require_warm_start finds nothing to continue.
-CONTINUE_FIRST = ("train one first (--profile seed before --profile seed-continue), or set "
-                  "model.require_warm_start=false")
+# What to do when model.require_warm_start finds no model to continue.
+CONTINUE_FIRST = ("push a model of these dimensions first (for --profile seed-continue: run "
+                  "--profile seed), or set model.require_warm_start=false to train from scratch")
 
 
 def _continued(first: PipelineConfig, draw: str, train_steps: int) -> PipelineConfig:
@@ -355,6 +355,8 @@ def validate_generator(g: GeneratorConfig) -> None:
              "must be in [0, 1]")
     _require(g.cancel_x_draw in ("",) + DRAWS, "generator.cancel_x_draw", g.cancel_x_draw,
              f"allowed values: {', '.join(DRAWS)}; or empty (as the operator's draw)")
+    _require(not g.cancel_x_draw or g.cancel_share > 0, "generator.cancel_x_draw",
+             g.cancel_x_draw, "needs generator.cancel_share above 0 (it draws x of those samples)")
 
 
 def _validate(config: PipelineConfig) -> None:

@@ -92,7 +92,7 @@ def warm_start(model, config: ModelConfig, base_model: Optional[str]) -> str:
     instead of training from scratch when the config requires a warm start."""
     reason = _cannot_start_from(base_model, config)
     if reason and config.require_warm_start:
-        raise WarmStartError(f"model.require_warm_start: these settings only continue a served "
+        raise WarmStartError(f"model.require_warm_start: these settings only continue a pushed "
                              f"model, and {reason}; {CONTINUE_FIRST}")
     if reason:
         return "trained from scratch: " + reason

@@ -40,6 +40,8 @@ def test_overrides_are_parsed_to_the_field_types():
     ("generator.cancel_share=2", r"generator.cancel_share=2.0 is invalid: must be in \[0, 1\]"),
     ("generator.cancel_x_draw=short", "generator.cancel_x_draw='short' is invalid: allowed "
                                       "values: value, digits, mixed, longer; or empty"),
+    ("generator.cancel_x_draw=digits", "generator.cancel_x_draw='digits' is invalid: needs "
+                                       "generator.cancel_share above 0"),
     ("model.dim_batch=many", "model.dim_batch='many': expected an integer"),
     ("model.colour=red", "unknown config key 'model.colour'"),
     ("nonsense", "unknown config key 'nonsense'"),
@@ -68,3 +70,13 @@ def test_cli_rejects_bad_config_before_running_anything(tmp_path):
     assert "generator.shards=0 is invalid" in result.stderr
     assert "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == [], "nothing may be written for a bad config"
+
+
+def test_a_continuation_cannot_be_told_to_start_anew_without_saying_so():
+    with pytest.raises(config.ConfigError, match=r"model.require_warm_start=True is invalid: "
+                                                 r"needs model.warm_start=true; to train from "
+                                                 r"scratch, set model.require_warm_start=false"):
+        config.from_args("seed-continue", ["model.warm_start=false"])
+    assert not config.from_args("seed-continue", ["model.warm_start=false",
+                                                  "model.require_warm_start=false"]
+                                ).model.warm_start

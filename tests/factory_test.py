@@ -30,7 +30,6 @@ def test_a_training_setting_reaches_the_trainer_only(tmp_path):
     ("generator.draw=digits", {"SampleGenerator"}),
     ("generator.ends_share=0.1", {"SampleGenerator"}),
     ("generator.cancel_share=0.1", {"SampleGenerator"}),
-    ("generator.cancel_x_draw=digits", {"SampleGenerator"}),
     ("data.curated_schema=seed.pbtxt", {"ImportSchemaGen"}),
     ("model.hint_weight=0.5", {"Trainer"}),
     ("eval.min_exact_match=0.5", {"Evaluator"}),

@@ -48,7 +48,7 @@ def test_a_continuation_without_a_served_model_stops_before_any_component(tmp_pa
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stdout == "", result.stdout
     assert result.stderr.startswith(
-        "arith-tfx run: error: model.require_warm_start: these settings only continue a served "
-        f"model, and {os.path.join(root, 'serving')} holds none yet; train one first "
-        "(--profile seed before --profile seed-continue)"), result.stderr
-    assert not os.path.exists(os.path.join(root, "data")), os.listdir(root)
+        "arith-tfx run: error: model.require_warm_start: these settings only continue a pushed "
+        f"model, and {os.path.join(root, 'serving')} holds none yet; push a model of these "
+        "dimensions first (for --profile seed-continue: run --profile seed)"), result.stderr
+    assert not os.path.exists(root), os.listdir(root)  # no lock, log, metadata or span

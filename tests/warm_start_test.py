@@ -44,7 +44,7 @@ def test_warm_start_reads_the_weights_of_either_export(tmp_path, save_traces):
 
 def test_a_continuation_refuses_to_train_from_scratch(tmp_path):
     required = dataclasses.replace(CONFIG, require_warm_start=True)
-    with pytest.raises(trainer.WarmStartError, match="no pushed model to start from; train"):
+    with pytest.raises(trainer.WarmStartError, match="no pushed model to start from; push"):
         trainer.warm_start(model_lib.build_model(required), required, None)
     pushed = str(tmp_path / "pushed")
     _pushed(pushed, save_traces=False)

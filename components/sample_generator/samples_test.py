@@ -233,15 +233,20 @@ def test_cancelling_keeps_operands_in_range_at_the_ends():
 def test_cancel_x_draw_draws_x_of_near_cancelling_pairs_by_digit_count():
     drawn = samples.generate(8000, 10000, ("+", "-", "*"), samples.shard_rng(5, 0), "value",
                              cancel_share=1.0, cancel_x_draw="digits")
-    x_digits = {"+-": [], "*": []}
+    digits = {"x+-": [], "x*": [], "res+-": []}
     for sample in drawn:
         x, y = _assert_exact(sample)
         assert max(abs(x), abs(y)) <= 10000, sample.text
-        x_digits["*" if sample.op[1] == "*" else "+-"].append(len(str(abs(x))))
-    # Every sum and difference is near-cancelling, its x drawn by digit count: two-digit x in
-    # a quarter of them, where a draw by value gives 0.9%; products keep the draw by value.
-    two = {key: lengths.count(2) / len(lengths) for key, lengths in x_digits.items()}
-    assert abs(two["+-"] - 0.25) < 0.03 and two["*"] < 0.02, two
+        operator = "*" if sample.op[1] == "*" else "+-"
+        digits["x" + operator].append(len(str(abs(x))))
+        if operator == "+-":
+            digits["res+-"].append(len(sample.res.lstrip("-")))
+    # Every sum and difference is near-cancelling, its x drawn by digit count and then its y
+    # to match a result drawn by digit count: two-digit x and two-digit results each in a
+    # quarter of them, where a draw by value gives 0.9%; products keep the draw by value.
+    two = {key: lengths.count(2) / len(lengths) for key, lengths in digits.items()}
+    assert abs(two["x+-"] - 0.25) < 0.03 and abs(two["res+-"] - 0.25) < 0.03, two
+    assert two["x*"] < 0.02, two
 
 
 def test_no_cancel_x_draw_draws_as_before_it_existed():

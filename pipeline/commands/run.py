@@ -196,11 +196,13 @@ def handle(args) -> int:
 
 
 def _check_served_model(paths: Paths) -> None:
-    """Refuse at once, before any component runs, a continuation with nothing to continue."""
+    """Refuse at once, before anything is written under the root, a continuation with no
+    pushed model at all. The Trainer checks the rest (a model pushed on an earlier span, of
+    the same dimensions) and fails with WarmStartError."""
     from components.atomic_pusher import serving_dir  # TensorFlow
     if not serving_dir.versions(paths.serving_dir):
         raise config_lib.ConfigError(
-            f"model.require_warm_start: these settings only continue a served model, and "
+            f"model.require_warm_start: these settings only continue a pushed model, and "
             f"{paths.serving_dir} holds none yet; {config_lib.CONTINUE_FIRST}")
 
 
