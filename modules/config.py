@@ -92,7 +92,7 @@ class ModelConfig:
     train_steps: int = 5000
     # Start from the last pushed model's weights when its dimensions match (continuous training).
     warm_start: bool = True
-    # Refuse to train from scratch: for settings that only continue a served model (the
+    # Refuse to train from scratch: for settings that only continue a pushed model (the
     # seed-continue profile's long factors, shown to a new model, cost it the short ones).
     require_warm_start: bool = False
     eval_steps: int = 10

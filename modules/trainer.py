@@ -68,7 +68,7 @@ def epochs_for(steps: int) -> int:
 
 
 class WarmStartError(RuntimeError):
-    """The configuration only continues a served model (model.require_warm_start), and there is
+    """The configuration only continues a pushed model (model.require_warm_start), and there is
     none this model can start from."""
 
 
