@@ -197,9 +197,11 @@ _SEED = PipelineConfig(
 )
 
 
-# What to do when model.require_warm_start finds no model to continue.
-CONTINUE_FIRST = ("push a model of these dimensions first (for --profile seed-continue: run "
-                  "--profile seed), or set model.require_warm_start=false to train from scratch")
+def warm_start_refusal(reason: str) -> str:
+    """What model.require_warm_start says when it finds no model to continue, and why."""
+    return (f"model.require_warm_start: these settings only continue a pushed model, and "
+            f"{reason}; push a model of these dimensions first (for --profile seed-continue: "
+            f"run --profile seed), or set model.require_warm_start=false to train from scratch")
 
 
 def _continued(first: PipelineConfig, draw: str, train_steps: int) -> PipelineConfig:

@@ -4,6 +4,7 @@ for evaluation). Decoding is `modules.model.decode`: from a fully blank result, 
 import dataclasses
 import json
 import os
+from typing import Optional
 
 import tensorflow as tf
 from tf_keras.src.saving.legacy.saved_model import utils as keras_saving
@@ -23,6 +24,11 @@ _SAFE_DIGITS = 18
 
 # Written beside the SavedModel's own files: what the model is and what it was trained on.
 MODEL_INFO = os.path.join("assets.extra", "arith_model.json")
+# A model is only warm-started from when these of its ModelConfig match: they shape the weights
+# or change what the weights mean.
+ARCHITECTURE = ("dim_batch", "dim_hidden", "dim_dense", "dim_heads", "dim_stacks", "width_enc",
+                "width_dec", "reverse_result", "scale_tokens", "enc_layout", "place_positions",
+                "loops")
 
 
 def _operand_out_of_range(defs: tf.Tensor, max_val: int) -> tf.Tensor:
@@ -179,3 +185,18 @@ def read_info(directory: str) -> dict:
         return {}
     with tf.io.gfile.GFile(path) as f:
         return json.load(f)
+
+
+def cannot_start_from(directory: Optional[str], config) -> str:
+    """Why the weights of the SavedModel in `directory` (a pushed model) do not fit a model of
+    `config` ("" when they do)."""
+    if not directory:
+        return "no pushed model to start from"
+    theirs = read_info(directory).get("model", {})
+    if not theirs:
+        return "the last pushed model does not record its dimensions"
+    changed = [f"{key} {theirs.get(key)} -> {getattr(config, key)}" for key in ARCHITECTURE
+               if theirs.get(key) != getattr(config, key)]
+    if changed:
+        return "the last pushed model's dimensions differ (" + ", ".join(changed) + ")"
+    return ""

@@ -13,7 +13,7 @@ import tf_keras
 from tfx_bsl.public import tfxio
 
 from modules import export, features, model as model_lib, progress, throughput, transform
-from modules.config import CONTINUE_FIRST, ModelConfig
+from modules.config import ModelConfig, warm_start_refusal
 
 # custom_config keys: the ModelConfig as a dict, and the generator's operand bound.
 MODEL_CONFIG = "model"
@@ -25,11 +25,6 @@ SOURCE_VERSION = "source_version"
 START_REPORT = "start.json"
 # Beside the Trainer's outputs: checkpoints of trainings in progress, one folder per training.
 CHECKPOINTS = "checkpoints"
-# A base model is only warm-started from when these match: they shape the weights or change
-# what the weights mean.
-ARCHITECTURE = ("dim_batch", "dim_hidden", "dim_dense", "dim_heads", "dim_stacks", "width_enc",
-                "width_dec", "reverse_result", "scale_tokens", "enc_layout", "place_positions",
-                "loops")
 
 
 def model_inputs(config: ModelConfig):
@@ -72,28 +67,13 @@ class WarmStartError(RuntimeError):
     none this model can start from."""
 
 
-def _cannot_start_from(base_model: Optional[str], config: ModelConfig) -> str:
-    """Why the weights of `base_model` do not fit this model ("" when they do)."""
-    if not base_model:
-        return "no pushed model to start from"
-    theirs = export.read_info(base_model).get("model", {})
-    if not theirs:
-        return "the last pushed model does not record its dimensions"
-    changed = [f"{key} {theirs.get(key)} -> {getattr(config, key)}" for key in ARCHITECTURE
-               if theirs.get(key) != getattr(config, key)]
-    if changed:
-        return "the last pushed model's dimensions differ (" + ", ".join(changed) + ")"
-    return ""
-
-
 def warm_start(model, config: ModelConfig, base_model: Optional[str]) -> str:
     """Loads the weights of `base_model` (the last pushed model's SavedModel) into `model` when
     their architectures match. Returns one line that says what happened; raises WarmStartError
     instead of training from scratch when the config requires a warm start."""
-    reason = _cannot_start_from(base_model, config)
+    reason = export.cannot_start_from(base_model, config)
     if reason and config.require_warm_start:
-        raise WarmStartError(f"model.require_warm_start: these settings only continue a pushed "
-                             f"model, and {reason}; {CONTINUE_FIRST}")
+        raise WarmStartError(warm_start_refusal(reason))
     if reason:
         return "trained from scratch: " + reason
     # The saved model has no Hints head (modules/model.py, for_serving): the head starts anew.

@@ -130,6 +130,20 @@ def test_predict_refuses_a_version_that_is_no_number_and_undecodable_lines(push_
     assert merged[-1] == f"(model version {version})", merged
 
 
+def test_a_continuation_of_a_model_of_other_dimensions_stops_before_any_component(push_run):
+    before = sorted(os.listdir(push_run.root)), sorted(os.listdir(push_run.data_root))
+    result = _cli("run", "--root", push_run.root, "--profile", "seed-continue")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == "", result.stdout
+    # The served tiny model against the seed range's widths: refused before the data stage,
+    # which the Trainer's own check (tests/warm_start_test.py) would come only after.
+    assert result.stderr.startswith(
+        "arith-tfx run: error: model.require_warm_start: these settings only continue a pushed "
+        "model, and the last pushed model's dimensions differ ("), result.stderr
+    assert "width_enc 24 -> 22" in result.stderr, result.stderr
+    assert (sorted(os.listdir(push_run.root)), sorted(os.listdir(push_run.data_root))) == before
+
+
 def _start_of_latest_run(where) -> str:
     """How the model of the newest push (pushed or not) began training."""
     store = Store(where.metadata_path)

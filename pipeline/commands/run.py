@@ -189,21 +189,24 @@ def handle(args) -> int:
             "--runner dataflow needs --artifact-root gs://...: Dataflow's workers read and "
             "write the spans and artifacts there")
     if config.model.require_warm_start and args.stage != "data":
-        _check_served_model(paths)
+        _check_served_model(paths, config.model)
     paths.record_artifact_root()
     return run(config, paths, args.profile, args.stage, pipeline_args,
                enable_cache=not args.no_cache, verbose=args.verbose)
 
 
-def _check_served_model(paths: Paths) -> None:
-    """Refuse at once, before anything is written under the root, a continuation with no
-    pushed model at all. The Trainer checks the rest (a model pushed on an earlier span, of
-    the same dimensions) and fails with WarmStartError."""
+def _check_served_model(paths: Paths, model: config_lib.ModelConfig) -> None:
+    """Refuse at once, before anything is written under the root, a continuation of nothing:
+    no model served, or one of other dimensions. The Trainer checks again against the model it
+    starts from (WarmStartError)."""
     from components.atomic_pusher import serving_dir  # TensorFlow
-    if not serving_dir.versions(paths.serving_dir):
-        raise config_lib.ConfigError(
-            f"model.require_warm_start: these settings only continue a pushed model, and "
-            f"{paths.serving_dir} holds none yet; {config_lib.CONTINUE_FIRST}")
+    from modules import export
+    available = serving_dir.versions(paths.serving_dir)
+    reason = export.cannot_start_from(
+        os.path.join(paths.serving_dir, str(available[-1])), model) if available else \
+        f"{paths.serving_dir} holds none yet"
+    if reason:
+        raise config_lib.ConfigError(config_lib.warm_start_refusal(reason))
 
 
 def _check_engine(job_endpoint: str, worker_pool: str) -> None:
