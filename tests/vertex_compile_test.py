@@ -217,5 +217,20 @@ def test_the_next_span_is_refused_for_a_compiled_spec(tmp_path):
                                 str(tmp_path / "pipeline.json"))
 
 
+def test_a_continuation_says_what_it_needs_before_its_first_run(tmp_path, capsys):
+    """Only a local run can refuse at once (it reads the serving folder); a compiled one says
+    so when compiled."""
+    from pipeline.commands import cli
+    output = str(tmp_path / "pipeline.json")
+    common = ["compile", "--target", "vertex", "--image", IMAGE, "--pipeline-root", ROOT,
+              "--output", output, "--set", "generator.span=2"]
+    assert cli.main(common + ["--profile", "seed-continue"]) == 0
+    out = capsys.readouterr().out
+    assert os.path.exists(output)
+    assert "model.require_warm_start" in out and ROOT in out and "--profile seed)" in out, out
+    assert cli.main(common + ["--profile", "seed"]) == 0
+    assert "note:" not in capsys.readouterr().out
+
+
 def test_compile_errors_are_value_errors():
     assert issubclass(vertex.CompileError, ValueError)

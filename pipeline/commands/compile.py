@@ -38,4 +38,9 @@ def handle(args) -> int:
     written = vertex.compile_pipeline(config, pipeline_args, args.image, args.pipeline_root,
                                       args.output)
     print(f"wrote the Vertex AI pipeline spec to {written}")
+    if config.model.require_warm_start:
+        print(f"note: model.require_warm_start is set: on Vertex the Trainer starts from the "
+              f"latest model the Evaluator blessed under {args.pipeline_root}, and fails "
+              f"(WarmStartError) while there is none of these dimensions; run a pipeline that "
+              f"trains one there first (for the seed-continue profile: --profile seed)")
     return 0

@@ -3,12 +3,12 @@ per component, the run report; TensorFlow, absl and Beam write to the run's log 
 --verbose."""
 import dataclasses
 import datetime
-import json
 import logging
 import os
 import sys
 from typing import List, TextIO
 
+from components.sample_generator import parameters
 from modules import config as config_lib, progress
 from pipeline import beam_args
 from pipeline.commands import errors
@@ -83,15 +83,16 @@ def _on_start(node: str) -> None:
 
 
 def _generator_key(config: config_lib.PipelineConfig) -> dict:
-    return dataclasses.asdict(dataclasses.replace(config.generator, span=0))
+    return parameters.manifest_record(dataclasses.replace(config.generator, span=0))
 
 
 def _span_to_resume(lock: run_lock.Lock, config: config_lib.PipelineConfig) -> int:
     """The span of the interrupted run this run takes over, when this run would otherwise pick a
-    new span (generator.span 0) with the same generator settings; 0 otherwise."""
+    new span (generator.span 0) with the same generator settings; 0 otherwise. A run recorded
+    before a generator field existed drew as that field's default does, and is taken over."""
     left = lock.left or {}
-    if config.generator.span or left.get("generator") != json.loads(
-            json.dumps(_generator_key(config))):
+    if config.generator.span or parameters.completed_record(
+            left.get("generator") or {}) != _generator_key(config):
         return 0
     return int(left.get("span") or 0)
 
