@@ -40,8 +40,6 @@ def test_overrides_are_parsed_to_the_field_types():
     ("generator.cancel_share=2", r"generator.cancel_share=2.0 is invalid: must be in \[0, 1\]"),
     ("generator.cancel_x_draw=short", "generator.cancel_x_draw='short' is invalid: allowed "
                                       "values: value, digits, mixed, longer; or empty"),
-    ("generator.cancel_x_draw=digits", "generator.cancel_x_draw='digits' is invalid: needs "
-                                       "generator.cancel_share above 0"),
     ("model.dim_batch=many", "model.dim_batch='many': expected an integer"),
     ("model.colour=red", "unknown config key 'model.colour'"),
     ("nonsense", "unknown config key 'nonsense'"),
@@ -49,6 +47,13 @@ def test_overrides_are_parsed_to_the_field_types():
 def test_bad_values_name_the_key_and_what_is_allowed(assignment, message):
     with pytest.raises(config.ConfigError, match=message.replace("+", r"\+").replace("*", r"\*")):
         config.from_args("default", [assignment])
+
+
+def test_cancel_x_draw_needs_near_cancelling_samples_to_draw():
+    with pytest.raises(config.ConfigError, match="generator.cancel_x_draw='digits' is invalid: "
+                                                 "needs generator.cancel_share above 0"):
+        config.from_args("default", ["generator.cancel_share=0", "generator.cancel_x_draw=digits"])
+    assert config.from_args("default", ["generator.cancel_x_draw=digits"]).generator.cancel_share
 
 
 def test_unknown_profile_lists_the_known_ones():
