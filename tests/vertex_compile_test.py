@@ -221,15 +221,19 @@ def test_a_continuation_says_what_it_needs_before_its_first_run(tmp_path, capsys
     """Only a local run can refuse at once (it reads the serving folder); a compiled one says
     so when compiled."""
     from pipeline.commands import cli
+
+    def compile_command(*profile):
+        args = cli.build_parser().parse_args(
+            ["compile", "--target", "vertex", "--image", IMAGE, "--pipeline-root", ROOT,
+             "--output", output, "--set", "generator.span=2", *profile])
+        assert args.handler(args) == 0
+        return capsys.readouterr().out
+
     output = str(tmp_path / "pipeline.json")
-    common = ["compile", "--target", "vertex", "--image", IMAGE, "--pipeline-root", ROOT,
-              "--output", output, "--set", "generator.span=2"]
-    assert cli.main(common + ["--profile", "seed-continue"]) == 0
-    out = capsys.readouterr().out
+    out = compile_command("--profile", "seed-continue")
     assert os.path.exists(output)
     assert "model.require_warm_start" in out and ROOT in out and "--profile seed)" in out, out
-    assert cli.main(common + ["--profile", "seed"]) == 0
-    assert "note:" not in capsys.readouterr().out
+    assert "note:" not in compile_command("--profile", "seed")
 
 
 def test_compile_errors_are_value_errors():
