@@ -38,10 +38,21 @@ def test_a_training_setting_reaches_the_trainer_only(tmp_path):
     ("serving.keep_versions=2", {"Pusher"}),
 ])
 def test_each_setting_reaches_the_components_that_use_it(tmp_path, setting, changed):
-    tiny = config.profile("tiny")
+    assert _changed_by(setting, tmp_path) == changed
+
+
+def test_the_near_cancelling_x_draw_reaches_the_generator_only(tmp_path):
+    # It needs near-cancelling samples to draw (generator.cancel_share, 0 in the tiny profile).
+    assert _changed_by("generator.cancel_x_draw=digits", tmp_path,
+                       base=["generator.cancel_share=0.1"]) == {"SampleGenerator"}
+
+
+def _changed_by(setting, tmp_path, base=()):
+    """The nodes whose parameters `setting` changes, on the tiny profile with `base` set."""
+    tiny = config.with_overrides(config.profile("tiny"), list(base))
     _, before = _parameters(tiny, tmp_path)
     _, after = _parameters(config.with_overrides(tiny, [setting]), tmp_path)
-    assert {node for node in before if before[node] != after[node]} == changed
+    return {node for node in before if before[node] != after[node]}
 
 
 def test_every_component_running_project_code_carries_its_source_version(tmp_path):
