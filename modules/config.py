@@ -89,6 +89,9 @@ class ModelConfig:
     # rate at each step; 0: plain Adam. Norms and biases are never decayed.
     weight_decay: float = 0.0
     warmup_steps: int = 100
+    # The last share of the steps after warmup, in which the rate decays (cosine) to 0; before
+    # it, the rate holds at learning_rate. 1: cosine decay from the end of warmup.
+    decay_share: float = 1.0
     train_steps: int = 5000
     # Start from the last pushed model's weights when its dimensions match (continuous training).
     warm_start: bool = True
@@ -386,6 +389,7 @@ def _validate(config: PipelineConfig) -> None:
     _require(m.warmup_steps >= 0, "model.warmup_steps", m.warmup_steps, "must be at least 0")
     _require(m.refine_steps >= 0, "model.refine_steps", m.refine_steps, "must be at least 0")
     _require(m.learning_rate > 0, "model.learning_rate", m.learning_rate, "must be positive")
+    _require(0 < m.decay_share <= 1, "model.decay_share", m.decay_share, "must be in (0, 1]")
     _require(m.warm_start or not m.require_warm_start, "model.require_warm_start",
              m.require_warm_start, "needs model.warm_start=true; to train from scratch, set "
              "model.require_warm_start=false too")

@@ -1,5 +1,6 @@
 """Builds and compiles the sliding-context arithmetic model from a ModelConfig."""
 import dataclasses
+import math
 
 import tensorflow as tf
 import tf_keras
@@ -82,10 +83,41 @@ def result_only(model):
 
 
 def learning_rate(config):
-    """Linear warmup from 0 to learning_rate, then cosine decay to 0 by train_steps."""
-    return tf_keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=0.0, decay_steps=max(config.train_steps - config.warmup_steps, 1),
-        warmup_target=config.learning_rate, warmup_steps=config.warmup_steps)
+    """Linear warmup from 0 to learning_rate, then cosine decay to 0 by train_steps; with
+    config.decay_share below 1, the rate holds at learning_rate until the last decay_share of
+    the steps after warmup, and decays (cosine) to 0 in those."""
+    after_warmup = max(config.train_steps - config.warmup_steps, 1)
+    decay_steps = max(round(after_warmup * config.decay_share), 1)
+    if decay_steps >= after_warmup:
+        return tf_keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=0.0, decay_steps=after_warmup,
+            warmup_target=config.learning_rate, warmup_steps=config.warmup_steps)
+    return WarmupHoldCosine(config.learning_rate, config.warmup_steps,
+                            after_warmup - decay_steps, decay_steps)
+
+
+@layers.register
+class WarmupHoldCosine(tf_keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warmup to `peak`, `peak` for hold_steps, then cosine decay to 0 in decay_steps."""
+
+    def __init__(self, peak, warmup_steps, hold_steps, decay_steps):
+        self.peak = peak
+        self.warmup_steps = warmup_steps
+        self.hold_steps = hold_steps
+        self.decay_steps = decay_steps
+
+    def __call__(self, step):
+        step = tf.cast(step, tf.float32)
+        warmup = tf.cast(self.warmup_steps, tf.float32)
+        warming = self.peak * step / tf.maximum(warmup, 1.0)
+        into_decay = tf.clip_by_value(
+            (step - warmup - self.hold_steps) / self.decay_steps, 0.0, 1.0)
+        holding_or_decaying = 0.5 * self.peak * (1.0 + tf.cos(math.pi * into_decay))
+        return tf.where(step < warmup, warming, holding_or_decaying)
+
+    def get_config(self):
+        return {"peak": self.peak, "warmup_steps": self.warmup_steps,
+                "hold_steps": self.hold_steps, "decay_steps": self.decay_steps}
 
 
 def optimizer(config, rate):

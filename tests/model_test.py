@@ -145,3 +145,20 @@ def test_weight_decay_shrinks_kernels_and_embeddings_but_not_norms_or_biases():
 
 def test_without_weight_decay_the_optimizer_is_plain_adam():
     assert type(arith.build_model(CONFIG).optimizer) is tf_keras.optimizers.Adam
+
+
+def test_the_rate_warms_up_then_decays_to_zero_by_the_last_step():
+    schedule = arith.learning_rate(dataclasses.replace(
+        CONFIG, learning_rate=0.002, warmup_steps=100, train_steps=1100))
+    rates = [float(schedule(step)) for step in (0, 50, 100, 600, 1100)]
+    np.testing.assert_allclose(rates, [0, 0.001, 0.002, 0.001, 0], atol=1e-9)
+
+
+def test_a_decay_share_holds_the_peak_rate_until_the_last_steps():
+    schedule = arith.learning_rate(dataclasses.replace(
+        CONFIG, learning_rate=0.002, warmup_steps=100, train_steps=1100, decay_share=0.4))
+    # Warmup to step 100, the peak until step 700, then 400 steps of cosine decay.
+    rates = [float(schedule(step)) for step in (0, 50, 100, 400, 700, 900, 1100, 1200)]
+    np.testing.assert_allclose(rates, [0, 0.001, 0.002, 0.002, 0.002, 0.001, 0, 0], atol=1e-9)
+    restored = type(schedule).from_config(schedule.get_config())
+    assert float(restored(900)) == float(schedule(900))
