@@ -20,19 +20,24 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cases  # noqa: E402  (bench/cases.py, beside this script)
 
 
-def answered_right(serve, columns):
-    """One bool per case: served `res` is the expected result."""
+def served_answers(serve, columns):
+    """The served answer to each case (its `res` and `error`), in batches of 500."""
     import tensorflow as tf
     from modules import serving_contract
-    defs, op, res = columns
-    right = []
+    defs, op, _ = columns
+    answers = []
     for start in range(0, len(defs), 500):
         requests = [serving_contract.request(d, o)
                     for d, o in zip(defs[start:start + 500], op[start:start + 500])]
         out = serve(**{serving_contract.INPUT: tf.constant(requests)})
-        right += [answer["res"] == expected and not answer["error"] for answer, expected in
-                  zip(serving_contract.answers(out), res[start:start + 500])]
-    return right
+        answers += serving_contract.answers(out)
+    return answers
+
+
+def answered_right(serve, columns):
+    """One bool per case: served `res` is the expected result."""
+    return [answer["res"] == expected and not answer["error"]
+            for answer, expected in zip(served_answers(serve, columns), columns[2])]
 
 
 def exact_match(serve, columns) -> float:

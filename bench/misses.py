@@ -1,0 +1,66 @@
+"""Benchmark helper: what a pushed model wrote where it was wrong, on bench/fresh_cases.py's
+own cases (uniform operands; operands by digit count of the longer one), the first `--limit`
+misses per operation and kind, as `problem  got 'written'  want 'expected'`.
+
+    .venv/bin/python bench/misses.py --root ROOT [--ops +,-] [--digits 1,2] [--limit 12]
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import cases  # noqa: E402  (bench/cases.py, beside this script)
+import fresh_cases  # noqa: E402
+
+# fresh_cases.py's default operations, whose order seeds each operation's cases.
+ORDER = ("+", "-", "*")
+
+
+def show(label, serve, columns, limit):
+    answers = fresh_cases.served_answers(serve, columns)
+    misses = [(d, o, a["error"] or a["res"], r) for d, o, a, r in zip(*columns[:2], answers,
+                                                                      columns[2])
+              if a["res"] != r or a["error"]]
+    print(f"{label}: {len(misses)} of {len(answers)} wrong")
+    for defs, op, written, expected in misses[:limit]:
+        print(f"   {defs}:{op}  got {written!r}  want {expected!r}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", default="", help="a pipeline root (its newest pushed model)")
+    parser.add_argument("--version", default=None)
+    parser.add_argument("--model-dir", default="", help="or a SavedModel folder")
+    parser.add_argument("--ops", default="+,-,*")
+    parser.add_argument("--digits", default="", help="digit counts of the longer operand "
+                                                     "(default: every count of the range)")
+    parser.add_argument("--cases", type=int, default=1500, help="as fresh_cases.py's")
+    parser.add_argument("--per-digits", type=int, default=300, help="as fresh_cases.py's")
+    parser.add_argument("--limit", type=int, default=12)
+    args = parser.parse_args()
+
+    import tensorflow as tf
+    from modules import export, serving_contract
+    from pipeline import paths
+    from pipeline.serving import predict
+    directory = args.model_dir or predict.model_dir(paths.Paths(args.root).serving_dir,
+                                                    args.version)
+    max_val = export.read_info(directory)["max_val"]
+    serve = tf.saved_model.load(directory).signatures[serving_contract.SIGNATURE]
+    digits = ([int(d) for d in args.digits.split(",")] if args.digits
+              else cases.digit_counts(max_val))
+    for operation in args.ops.split(","):
+        index = ORDER.index(operation)
+        share = args.cases // 3 + (1 if index < args.cases % 3 else 0)
+        show(f"{operation} uniform", serve, cases.uniform(
+            share, max_val, (operation,), cases.UNIFORM_SEED + index), args.limit)
+        for count in digits:
+            show(f"{operation} longer operand of {count} digits", serve, cases.longest(
+                args.per_digits, max_val, operation, count, cases.DIGITS_SEED + index),
+                args.limit)
+
+
+if __name__ == "__main__":
+    main()
