@@ -40,7 +40,7 @@ def test_shard_examples_draw_what_the_config_says():
     examples = list(samples.shard_examples(generator, 0, 20))
     drawn = samples.generate(20, rng=samples.shard_rng(generator.seed, 0, generator.span),
                              max_val=10_000, ops=("+", "-", "*"), draw="mixed,mixed,digits",
-                             op_weights=(1, 1, 2), ends_share=0.025, cancel_share=0.2)
+                             op_weights=(1, 1, 2), ends_share=0.025, cancel_share=0.4)
     assert examples == [samples.to_example(sample) for sample in drawn]
 
 
