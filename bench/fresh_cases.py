@@ -54,19 +54,15 @@ def by_result_digits(right, results):
             for digits, oks in sorted(groups.items())}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_model_arguments(parser) -> None:
+    """--root, --version, --model-dir: which pushed model to ask."""
     parser.add_argument("--root", default="", help="a pipeline root (its newest pushed model)")
     parser.add_argument("--version", default=None)
     parser.add_argument("--model-dir", default="", help="or a SavedModel folder")
-    parser.add_argument("--cases", type=int, default=1500)
-    parser.add_argument("--per-digits", type=int, default=300)
-    parser.add_argument("--ops", default="+,-,*")
-    parser.add_argument("--name", default="")
-    parser.add_argument("--results", default="bench/results/fresh_cases.jsonl")
-    args = parser.parse_args()
 
+
+def load_model(args):
+    """The model the arguments name: its folder, its operand range and its serving function."""
     import tensorflow as tf
     from modules import export, serving_contract
     from pipeline import paths
@@ -74,7 +70,22 @@ def main() -> None:
     directory = args.model_dir or predict.model_dir(paths.Paths(args.root).serving_dir,
                                                     args.version)
     max_val = export.read_info(directory)["max_val"]
-    serve = tf.saved_model.load(directory).signatures[serving_contract.SIGNATURE]
+    return directory, max_val, tf.saved_model.load(directory).signatures[
+        serving_contract.SIGNATURE]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_model_arguments(parser)
+    parser.add_argument("--cases", type=int, default=1500)
+    parser.add_argument("--per-digits", type=int, default=300)
+    parser.add_argument("--ops", default="+,-,*")
+    parser.add_argument("--name", default="")
+    parser.add_argument("--results", default="bench/results/fresh_cases.jsonl")
+    args = parser.parse_args()
+
+    directory, max_val, serve = load_model(args)
     ops = tuple(args.ops.split(","))
     row = {"name": args.name, "model": directory, "max_val": max_val}
     per_op, per_result = {}, {}

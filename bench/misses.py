@@ -30,9 +30,7 @@ def show(label, serve, columns, limit):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--root", default="", help="a pipeline root (its newest pushed model)")
-    parser.add_argument("--version", default=None)
-    parser.add_argument("--model-dir", default="", help="or a SavedModel folder")
+    fresh_cases.add_model_arguments(parser)
     parser.add_argument("--ops", default="+,-,*")
     parser.add_argument("--digits", default="", help="digit counts of the longer operand "
                                                      "(default: every count of the range)")
@@ -41,14 +39,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=12)
     args = parser.parse_args()
 
-    import tensorflow as tf
-    from modules import export, serving_contract
-    from pipeline import paths
-    from pipeline.serving import predict
-    directory = args.model_dir or predict.model_dir(paths.Paths(args.root).serving_dir,
-                                                    args.version)
-    max_val = export.read_info(directory)["max_val"]
-    serve = tf.saved_model.load(directory).signatures[serving_contract.SIGNATURE]
+    _, max_val, serve = fresh_cases.load_model(args)
     digits = ([int(d) for d in args.digits.split(",")] if args.digits
               else cases.digit_counts(max_val))
     for operation in args.ops.split(","):
