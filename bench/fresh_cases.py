@@ -19,6 +19,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import cases  # noqa: E402  (bench/cases.py, beside this script)
 
+# The operations asked by default; their order seeds each operation's cases.
+DEFAULT_OPS = "+,-,*"
+
 
 def served_answers(serve, columns):
     """The served answer to each case (its `res` and `error`), in batches of 500."""
@@ -74,13 +77,24 @@ def load_model(args):
         serving_contract.SIGNATURE]
 
 
+def uniform_cases(count, ops, index, max_val):
+    """Operation ops[index]'s share of `count` cases with uniform operands."""
+    share = count // len(ops) + (1 if index < count % len(ops) else 0)
+    return cases.uniform(share, max_val, (ops[index],), cases.UNIFORM_SEED + index)
+
+
+def longest_cases(count, ops, index, max_val, digits):
+    """`count` cases of operation ops[index] whose longer operand has `digits` digits."""
+    return cases.longest(count, max_val, ops[index], digits, cases.DIGITS_SEED + index)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_arguments(parser)
     parser.add_argument("--cases", type=int, default=1500)
     parser.add_argument("--per-digits", type=int, default=300)
-    parser.add_argument("--ops", default="+,-,*")
+    parser.add_argument("--ops", default=DEFAULT_OPS)
     parser.add_argument("--name", default="")
     parser.add_argument("--results", default="bench/results/fresh_cases.jsonl")
     args = parser.parse_args()
@@ -90,8 +104,7 @@ def main() -> None:
     row = {"name": args.name, "model": directory, "max_val": max_val}
     per_op, per_result = {}, {}
     for index, operation in enumerate(ops):
-        share = args.cases // len(ops) + (1 if index < args.cases % len(ops) else 0)
-        drawn = cases.uniform(share, max_val, (operation,), cases.UNIFORM_SEED + index)
+        drawn = uniform_cases(args.cases, ops, index, max_val)
         right = answered_right(serve, drawn)
         per_op[operation] = sum(right) / len(right)
         per_result[operation] = by_result_digits(right, drawn[2])
@@ -100,8 +113,8 @@ def main() -> None:
     row.update({operation: round(share, 4) for operation, share in per_op.items()})
     row["uniform_by_result_digits"] = per_result
     row["by_digits"] = {
-        operation: {digits: round(exact_match(serve, cases.longest(
-            args.per_digits, max_val, operation, digits, cases.DIGITS_SEED + index)), 4)
+        operation: {digits: round(exact_match(serve, longest_cases(
+            args.per_digits, ops, index, max_val, digits)), 4)
             for digits in cases.digit_counts(max_val)}
         for index, operation in enumerate(ops)}
     row["carry_chains"] = {

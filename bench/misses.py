@@ -13,10 +13,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cases  # noqa: E402  (bench/cases.py, beside this script)
 import fresh_cases  # noqa: E402
 
-# fresh_cases.py's default operations, whose order seeds each operation's cases.
-ORDER = ("+", "-", "*")
-
-
 def show(label, serve, columns, limit):
     answers = fresh_cases.served_answers(serve, columns)
     misses = [(d, o, a["error"] or a["res"], r) for d, o, a, r in zip(*columns[:2], answers,
@@ -31,7 +27,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     fresh_cases.add_model_arguments(parser)
-    parser.add_argument("--ops", default="+,-,*")
+    parser.add_argument("--ops", default=fresh_cases.DEFAULT_OPS,
+                        help="which of fresh_cases.py's default operations to show")
     parser.add_argument("--digits", default="", help="digit counts of the longer operand "
                                                      "(default: every count of the range)")
     parser.add_argument("--cases", type=int, default=1500, help="as fresh_cases.py's")
@@ -42,15 +39,16 @@ def main() -> None:
     _, max_val, serve = fresh_cases.load_model(args)
     digits = ([int(d) for d in args.digits.split(",")] if args.digits
               else cases.digit_counts(max_val))
-    for operation in args.ops.split(","):
-        index = ORDER.index(operation)
-        share = args.cases // 3 + (1 if index < args.cases % 3 else 0)
-        show(f"{operation} uniform", serve, cases.uniform(
-            share, max_val, (operation,), cases.UNIFORM_SEED + index), args.limit)
+    ops = tuple(fresh_cases.DEFAULT_OPS.split(","))
+    for index, operation in enumerate(ops):
+        if operation not in args.ops.split(","):
+            continue
+        show(f"{operation} uniform", serve,
+             fresh_cases.uniform_cases(args.cases, ops, index, max_val), args.limit)
         for count in digits:
-            show(f"{operation} longer operand of {count} digits", serve, cases.longest(
-                args.per_digits, max_val, operation, count, cases.DIGITS_SEED + index),
-                args.limit)
+            show(f"{operation} longer operand of {count} digits", serve,
+                 fresh_cases.longest_cases(args.per_digits, ops, index, max_val, count),
+                 args.limit)
 
 
 if __name__ == "__main__":

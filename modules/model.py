@@ -1,6 +1,5 @@
 """Builds and compiles the sliding-context arithmetic model from a ModelConfig."""
 import dataclasses
-import math
 
 import tensorflow as tf
 import tf_keras
@@ -88,36 +87,35 @@ def learning_rate(config):
     the steps after warmup, and decays (cosine) to 0 in those."""
     after_warmup = max(config.train_steps - config.warmup_steps, 1)
     decay_steps = max(round(after_warmup * config.decay_share), 1)
-    if decay_steps >= after_warmup:
-        return tf_keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=0.0, decay_steps=after_warmup,
-            warmup_target=config.learning_rate, warmup_steps=config.warmup_steps)
-    return WarmupHoldCosine(config.learning_rate, config.warmup_steps,
-                            after_warmup - decay_steps, decay_steps)
+    cosine = tf_keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0, decay_steps=decay_steps,
+        warmup_target=config.learning_rate, warmup_steps=config.warmup_steps)
+    hold_steps = after_warmup - decay_steps
+    return HeldAtPeak(cosine, config.warmup_steps, hold_steps) if hold_steps > 0 else cosine
 
 
 @layers.register
-class WarmupHoldCosine(tf_keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warmup to `peak`, `peak` for hold_steps, then cosine decay to 0 in decay_steps."""
+class HeldAtPeak(tf_keras.optimizers.schedules.LearningRateSchedule):
+    """A warmup schedule whose clock stops for hold_steps at the end of its warmup, its peak."""
 
-    def __init__(self, peak, warmup_steps, hold_steps, decay_steps):
-        self.peak = peak
+    def __init__(self, schedule, warmup_steps, hold_steps):
+        self.schedule = schedule
         self.warmup_steps = warmup_steps
         self.hold_steps = hold_steps
-        self.decay_steps = decay_steps
 
     def __call__(self, step):
         step = tf.cast(step, tf.float32)
-        warmup = tf.cast(self.warmup_steps, tf.float32)
-        warming = self.peak * step / tf.maximum(warmup, 1.0)
-        into_decay = tf.clip_by_value(
-            (step - warmup - self.hold_steps) / self.decay_steps, 0.0, 1.0)
-        holding_or_decaying = 0.5 * self.peak * (1.0 + tf.cos(math.pi * into_decay))
-        return tf.where(step < warmup, warming, holding_or_decaying)
+        return self.schedule(step - tf.clip_by_value(step - self.warmup_steps, 0.0,
+                                                     float(self.hold_steps)))
 
     def get_config(self):
-        return {"peak": self.peak, "warmup_steps": self.warmup_steps,
-                "hold_steps": self.hold_steps, "decay_steps": self.decay_steps}
+        return {"schedule": tf_keras.optimizers.schedules.serialize(self.schedule),
+                "warmup_steps": self.warmup_steps, "hold_steps": self.hold_steps}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**{**config, "schedule": tf_keras.optimizers.schedules.deserialize(
+            config["schedule"])})
 
 
 def optimizer(config, rate):
