@@ -37,9 +37,14 @@ def served_answers(serve, columns):
     return answers
 
 
+def is_right(answer, expected) -> bool:
+    """A served answer is right when its `res` is the expected result and it has no error."""
+    return answer["res"] == expected and not answer["error"]
+
+
 def answered_right(serve, columns):
     """One bool per case: served `res` is the expected result."""
-    return [answer["res"] == expected and not answer["error"]
+    return [is_right(answer, expected)
             for answer, expected in zip(served_answers(serve, columns), columns[2])]
 
 

@@ -13,11 +13,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cases  # noqa: E402  (bench/cases.py, beside this script)
 import fresh_cases  # noqa: E402
 
+
 def show(label, serve, columns, limit):
     answers = fresh_cases.served_answers(serve, columns)
     misses = [(d, o, a["error"] or a["res"], r) for d, o, a, r in zip(*columns[:2], answers,
                                                                       columns[2])
-              if a["res"] != r or a["error"]]
+              if not fresh_cases.is_right(a, r)]
     print(f"{label}: {len(misses)} of {len(answers)} wrong")
     for defs, op, written, expected in misses[:limit]:
         print(f"   {defs}:{op}  got {written!r}  want {expected!r}")
