@@ -11,6 +11,9 @@ carry is 0 or 1), with opposite signs the larger magnitude minus the smaller one
 is 0 or 1). For `*` the carry into place k is floor(sum over i + j < k of a_i b_j 10^(i+j)
 / 10^k), where a_i is digit i of |a|.
 """
+import functools
+
+import numpy as np
 import tensorflow as tf
 
 from modules import features
@@ -53,16 +56,26 @@ def carries(defs: tf.Tensor, op: tf.Tensor, places: int) -> tf.Tensor:
     sum_digits = _digits(tf.abs(left), places) + _digits(tf.abs(addend), places)
     difference_digits = _digits(big, places) - _digits(small, places)
     a, b = _digits(tf.abs(left), places), _digits(tf.abs(right), places)
-    # Column k of the product: sum of a_i * b_(k-i).
-    columns = tf.stack([tf.add_n([a[:, i] * b[:, k - i] for i in range(k + 1)])
-                        for k in range(places)], axis=1)
+    # Column k of the product: the sum of a_i * b_j over i + j = k (in float64, exact for
+    # these small integers: CPUs have no int64 matmul).
+    products = tf.reshape(a[:, :, None] * b[:, None, :], [-1, places * places])
+    columns = tf.cast(tf.matmul(tf.cast(products, tf.float64), _same_column(places)), tf.int64)
 
     is_product = tf.equal(operator, features.OPERATORS[2])
-    zero = tf.zeros_like(x)
-    carry, into = zero, []
-    for k in range(places):
+    carry, into = tf.zeros_like(x), []
+    for column, digit_sum, digit_difference in zip(
+            tf.unstack(columns, places, axis=1), tf.unstack(sum_digits, places, axis=1),
+            tf.unstack(difference_digits, places, axis=1)):
         into.append(carry)
-        carry = tf.where(is_product, (columns[:, k] + carry) // 10,
-                         tf.where(same_sign, (sum_digits[:, k] + carry) // 10,
-                                  tf.cast(difference_digits[:, k] - carry < 0, tf.int64)))
+        carry = tf.where(is_product, (column + carry) // 10,
+                         tf.where(same_sign, (digit_sum + carry) // 10,
+                                  tf.cast(digit_difference - carry < 0, tf.int64)))
     return tf.stack(into, axis=1)
+
+
+@functools.lru_cache(maxsize=None)
+def _same_column(places: int) -> np.ndarray:
+    """float64 [places * places, places]: row i * places + j is 1 in column i + j (if below
+    places), the column of the product a_i * b_j."""
+    i, j, k = np.indices((places,) * 3)
+    return (i + j == k).astype(np.float64).reshape(places * places, places)

@@ -1,4 +1,6 @@
 """Character tokens in TensorFlow: text to ids and back, with unknown characters flagged."""
+import re
+
 import tensorflow as tf
 
 from modules import features
@@ -8,22 +10,18 @@ UNKNOWN_CHARACTER = 1
 TOO_LONG = 2
 
 
-def as_ragged(values) -> tf.RaggedTensor:
-    """A 2-D text feature as parsed (SparseTensor, dense or ragged) as a RaggedTensor."""
-    if isinstance(values, tf.RaggedTensor):
-        return values
-    if isinstance(values, tf.SparseTensor):
-        return tf.RaggedTensor.from_sparse(values)
-    values = tf.convert_to_tensor(values)
-    if values.shape.rank == 1:
-        values = values[:, None]
-    return tf.RaggedTensor.from_tensor(values)
-
-
 def joined(values) -> tf.Tensor:
     """One string per example, whether the field came one character per value (as the
-    generator writes it) or as one whole string (as a person writes a serving request)."""
-    return tf.strings.reduce_join(as_ragged(values), axis=1)
+    generator writes it: a SparseTensor, or dense or ragged [B, N]) or as one whole string (as a
+    person writes a serving request: [B] or [B, 1]). A parsed SparseTensor holds each row's
+    values first, so the blanks that fill it out join to nothing."""
+    if isinstance(values, tf.SparseTensor):
+        values = tf.sparse.to_dense(values, default_value="")
+    elif not isinstance(values, tf.RaggedTensor):
+        values = tf.convert_to_tensor(values)
+        if values.shape.rank == 1:
+            return values
+    return tf.strings.reduce_join(values, axis=1)
 
 
 def _table() -> tf.lookup.StaticHashTable:
@@ -33,6 +31,11 @@ def _table() -> tf.lookup.StaticHashTable:
         default_value=-1)
 
 
+# Text made of vocabulary characters only; anything else (a byte of a longer UTF-8 character
+# included) is unknown.
+_KNOWN_TEXT = "[" + "".join(re.escape(character) for character in features.VOCAB) + "]*"
+
+
 def tokenize(text: tf.Tensor):
     """Strings [B] -> (ids ragged int64 [B, None], unknown bool [B]).
 
@@ -40,9 +43,9 @@ def tokenize(text: tf.Tensor):
     says which examples had any, so callers reject them instead of using the ids.
     """
     characters = tf.strings.bytes_split(text)
-    ids = tf.ragged.map_flat_values(_table().lookup, characters)
-    unknown = tf.reduce_any(tf.equal(ids, -1), axis=1)
-    return tf.ragged.map_flat_values(tf.maximum, ids, tf.constant(0, tf.int64)), unknown
+    ids = characters.with_flat_values(
+        tf.maximum(_table().lookup(characters.flat_values), tf.constant(0, tf.int64)))
+    return ids, tf.logical_not(tf.strings.regex_full_match(text, _KNOWN_TEXT))
 
 
 def reverse_rows(ids: tf.RaggedTensor) -> tf.RaggedTensor:
@@ -50,6 +53,14 @@ def reverse_rows(ids: tf.RaggedTensor) -> tf.RaggedTensor:
     lengths = ids.row_lengths()
     flipped = tf.reverse_sequence(ids.to_tensor(), lengths, seq_axis=1, batch_axis=0)
     return tf.RaggedTensor.from_tensor(flipped, lengths=lengths)
+
+
+def reversed_text(text: tf.Tensor) -> tf.Tensor:
+    """Each string's bytes in reverse order: "-12" becomes "21-"."""
+    characters = tf.strings.bytes_split(text)
+    flipped = tf.reverse_sequence(characters.to_tensor(""), characters.row_lengths(),
+                                  seq_axis=1, batch_axis=0)
+    return tf.strings.reduce_join(flipped, axis=1)
 
 
 def until_stop(ids: tf.Tensor) -> tf.RaggedTensor:
