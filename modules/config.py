@@ -126,6 +126,10 @@ class ModelConfig:
     # Weight of the training-only loss on the carry into each result place (the Hints layer);
     # 0: no Hints layer.
     hint_weight: float = 1.0
+    # Weight of a second training-only head, Hints named `larger`: for a sum or difference of
+    # opposite signs, which term has the larger magnitude (and so gives the result's sign);
+    # 0: no such layer. Measured on two seeds of the default profile (docs/experiments.md).
+    larger_weight: float = 0.0
     # Each stack's blocks run this many times, the stack's input added again before each round.
     loops: int = 1
 
@@ -391,6 +395,8 @@ def _validate(config: PipelineConfig) -> None:
              f"must divide model.dim_hidden ({m.dim_hidden})")
     _require(m.loops >= 1, "model.loops", m.loops, "must be at least 1")
     _require(m.hint_weight >= 0, "model.hint_weight", m.hint_weight, "must be at least 0 (0: off)")
+    _require(m.larger_weight >= 0, "model.larger_weight", m.larger_weight,
+             "must be at least 0 (0: off)")
     _require(not m.place_positions or m.reverse_result, "model.place_positions",
              m.place_positions, "needs model.reverse_result=true (result position k is place k)")
     _require(m.warmup_steps >= 0, "model.warmup_steps", m.warmup_steps, "must be at least 0")

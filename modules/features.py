@@ -19,6 +19,7 @@ TGT = "tgt"
 ENC_PROBLEM = "enc_problem"
 TGT_PROBLEM = "tgt_problem"
 HINTS = "hints"
+LARGER = "larger"
 
 # The reference's fixed character vocabulary: SPC=0, SEP=1, STP=2.
 VOCAB = (" ", ":", "|", "x", "y", "=", ",", "+", "-", "*",

@@ -10,8 +10,13 @@ For `+` and `-` the operation is on the magnitudes: `a + b` with one sign is the
 carry is 0 or 1), with opposite signs the larger magnitude minus the smaller one (the borrow
 is 0 or 1). For `*` the carry into place k is floor(sum over i + j < k of a_i b_j 10^(i+j)
 / 10^k), where a_i is digit i of |a|.
+
+Which of those two magnitudes is the larger one decides the sign of the result, and belongs to
+the whole operands, not to a place: `larger` labels it for a second, optional head
+(model.larger_weight).
 """
 import functools
+from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -35,10 +40,23 @@ def _digits(magnitude: tf.Tensor, places: int) -> tf.Tensor:
     return (magnitude[:, None] // powers[None, :]) % 10
 
 
-def carries(defs: tf.Tensor, op: tf.Tensor, places: int) -> tf.Tensor:
-    """Joined `defs` and `op` strings [B] -> the carry into each of the result's first
-    `places` places, int64 [B, places]. Examples off the grammar (refused by training through
-    their problem flags) get the carries of 0 + 0."""
+# Labels of `larger`: which term of a sum of opposite signs has the larger magnitude.
+LEFT, EQUAL, RIGHT = 0, 1, 2
+LARGER_CLASSES = 3
+
+
+class _Terms(NamedTuple):
+    """An expression as `left + addend` (`a - b` is `a + (-b)`), or `left * right`."""
+    left: tf.Tensor
+    right: tf.Tensor
+    addend: tf.Tensor
+    is_product: tf.Tensor
+    same_sign: tf.Tensor  # the magnitudes of left and addend add (one of them may be 0)
+
+
+def _terms(defs: tf.Tensor, op: tf.Tensor) -> _Terms:
+    """Joined `defs` and `op` strings [B] -> their terms; text off the grammar (refused by
+    training through its problem flags) reads as 0 + 0."""
     grammatical = (tf.strings.regex_full_match(defs, features.DEFS_GRAMMAR)
                    & tf.strings.regex_full_match(op, features.OP_GRAMMAR))
     defs, op = tf.where(grammatical, defs, "x=0,y=0"), tf.where(grammatical, op, "x+y")
@@ -46,10 +64,33 @@ def carries(defs: tf.Tensor, op: tf.Tensor, places: int) -> tf.Tensor:
     x_first = tf.equal(tf.strings.substr(op, 0, 1), "x")
     left, right = tf.where(x_first, x, y), tf.where(x_first, y, x)
     operator = tf.strings.substr(op, 1, 1)
-    # `a - b` is `a + (-b)`; with equal signs the magnitudes add, otherwise they subtract.
     addend = tf.where(tf.equal(operator, "-"), -right, right)
     same_sign = tf.logical_or(tf.equal(left >= 0, addend >= 0),
                               tf.logical_or(tf.equal(left, 0), tf.equal(addend, 0)))
+    return _Terms(left, right, addend, tf.equal(operator, features.OPERATORS[2]), same_sign)
+
+
+def larger(defs: tf.Tensor, op: tf.Tensor, places: int) -> tf.Tensor:
+    """Joined `defs` and `op` strings [B] -> int64 [B, places], one label repeated at every
+    place: for a sum or difference whose terms have opposite signs, LEFT or RIGHT as the left
+    term or the addend has the larger magnitude (whose sign the result takes); EQUAL for
+    products, terms of one sign, equal magnitudes and text off the grammar, where there is
+    nothing to decide."""
+    terms = _terms(defs, op)
+    left, addend = tf.abs(terms.left), tf.abs(terms.addend)
+    which = tf.where(left > addend, tf.constant(LEFT, tf.int64),
+                     tf.where(left < addend, tf.constant(RIGHT, tf.int64),
+                              tf.constant(EQUAL, tf.int64)))
+    deciding = tf.logical_not(terms.is_product | terms.same_sign)
+    label = tf.where(deciding, which, tf.constant(EQUAL, tf.int64))
+    return tf.tile(label[:, None], [1, places])
+
+
+def carries(defs: tf.Tensor, op: tf.Tensor, places: int) -> tf.Tensor:
+    """Joined `defs` and `op` strings [B] -> the carry into each of the result's first
+    `places` places, int64 [B, places]. Examples off the grammar (refused by training through
+    their problem flags) get the carries of 0 + 0."""
+    left, right, addend, is_product, same_sign = _terms(defs, op)
     big = tf.maximum(tf.abs(left), tf.abs(addend))
     small = tf.minimum(tf.abs(left), tf.abs(addend))
 
@@ -61,8 +102,7 @@ def carries(defs: tf.Tensor, op: tf.Tensor, places: int) -> tf.Tensor:
     products = tf.reshape(a[:, :, None] * b[:, None, :], [-1, places * places])
     columns = tf.cast(tf.matmul(tf.cast(products, tf.float64), _same_column(places)), tf.int64)
 
-    is_product = tf.equal(operator, features.OPERATORS[2])
-    carry, into = tf.zeros_like(x), []
+    carry, into = tf.zeros_like(left), []
     for column, digit_sum, digit_difference in zip(
             tf.unstack(columns, places, axis=1), tf.unstack(sum_digits, places, axis=1),
             tf.unstack(difference_digits, places, axis=1)):

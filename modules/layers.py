@@ -449,8 +449,9 @@ class Debed(tf_keras.layers.Layer):
 
 @register
 class Hints(tf_keras.layers.Layer):
-    """Training-only head: predicts the carry into each result place (modules/hints.py) from
-    the decoder's states, so that the decoder learns to hold it; serving never reads it."""
+    """Training-only head: predicts a label at each result place (modules/hints.py: the carry
+    into it, or which term is larger) from the decoder's states, so that the decoder learns to
+    hold it; serving never reads it."""
 
     def __init__(self, classes, **kwargs):
         super().__init__(**kwargs)
@@ -465,7 +466,7 @@ class Hints(tf_keras.layers.Layer):
 
     @without_autograph
     def call(self, x):
-        """x: float [B, D, H] -> carry logits [B, D, classes]."""
+        """x: float [B, D, H] -> logits [B, D, classes]."""
         return self.dense(self.norm(x))
 
     def get_config(self):

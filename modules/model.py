@@ -1,15 +1,34 @@
 """Builds and compiles the sliding-context arithmetic model from a ModelConfig."""
 import dataclasses
+from typing import List
 
 import tensorflow as tf
 import tf_keras
 
-from modules import layers
-from modules.features import DEC, ENC, SPC, TGT, VOCAB
+from modules import hints, layers
+from modules.features import DEC, ENC, HINTS, LARGER, SPC, TGT, VOCAB
 
 # Classes of the Hints layer: carries 0 .. HINT_CLASSES - 1 (larger ones are clipped; a
 # product of two 9-digit operands carries at most 80 into a place).
 HINT_CLASSES = 96
+
+
+@dataclasses.dataclass(frozen=True)
+class Head:
+    """A training-only Hints layer: its name, its label feature (modules/hints.py) and classes,
+    and the weight of its loss."""
+    name: str
+    feature: str
+    classes: int
+    weight: float
+
+
+def training_heads(config) -> List[Head]:
+    """The training-only heads a config asks for, in the order of the model's outputs after
+    the result."""
+    heads = [Head("hints", HINTS, HINT_CLASSES, config.hint_weight),
+             Head("larger", LARGER, hints.LARGER_CLASSES, config.larger_weight)]
+    return [head for head in heads if head.weight]
 
 
 def pad_labels(tgt, width_dec):
@@ -63,7 +82,7 @@ def decode(model, enc, width_dec, refine_steps, sequential=False):
 
 
 def for_serving(model, config):
-    """The model as served: result logits only (no training-only Hints output), in float32 (a
+    """The model as served: result logits only (no training-only Hints outputs), in float32 (a
     copy with the same weights when it was trained in mixed precision), so that serving and
     evaluation are exact and independent of the batch size."""
     if config.precision != "float32":
@@ -74,7 +93,7 @@ def for_serving(model, config):
 
 
 def result_only(model):
-    """The model without its training-only Hints output: the same layers and weights, so that
+    """The model without its training-only Hints outputs: the same layers and weights, so that
     it saves (and a saved one restores into it) as a model that never had the head."""
     if len(model.outputs) == 1:
         return model
@@ -164,17 +183,18 @@ def build_model(config, rate=None):
                   dim_dense=c.dim_dense, dropout=c.dropout, loops=c.loops)
     xe = layers.Encode(**stacks, name="encode")(embed(ye, stream="enc"), enc_len)
     xd = layers.Decode(**stacks, name="decode")(embed(yd, stream="dec"), xe, enc_len)
-    outputs = [layers.Debed(len(VOCAB), name="debed")(xd)]
-    if c.hint_weight:
-        outputs.append(layers.Hints(HINT_CLASSES, name="hints")(xd))
-    model = ArithModel(inputs=inputs, outputs=outputs if c.hint_weight else outputs[0],
-                       name="arith")
+    result = layers.Debed(len(VOCAB), name="debed")(xd)
+    heads = training_heads(c)
+    model = ArithModel(
+        inputs=inputs, name="arith",
+        outputs=[result] + [layers.Hints(head.classes, name=head.name)(xd) for head in heads]
+        if heads else result)
     tf_keras.mixed_precision.set_global_policy("float32")
     cross_entropy = tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     token_accuracy = tf_keras.metrics.SparseCategoricalAccuracy(name="token_accuracy")
     model.compile(
         optimizer=optimizer(c, learning_rate(c) if rate is None else rate),
-        loss=[cross_entropy, cross_entropy] if c.hint_weight else cross_entropy,
-        loss_weights=[1.0, c.hint_weight] if c.hint_weight else None,
-        metrics=[[token_accuracy], []] if c.hint_weight else [token_accuracy])
+        loss=[cross_entropy] * (1 + len(heads)) if heads else cross_entropy,
+        loss_weights=[1.0] + [head.weight for head in heads] if heads else None,
+        metrics=[[token_accuracy]] + [[] for _ in heads] if heads else [token_accuracy])
     return model

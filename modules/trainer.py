@@ -29,7 +29,7 @@ CHECKPOINTS = "checkpoints"
 
 def model_inputs(config: ModelConfig):
     """Transformed batch -> ({enc, dec, tgt} ragged, labels [B, width_dec]), the labels
-    followed by the carries [B, width_dec] when the model has a Hints head."""
+    followed by the label [B, width_dec] of each training-only head the model has."""
     def convert(batch):
         problems = tf.concat([batch[features.ENC_PROBLEM], batch[features.TGT_PROBLEM]], 0)
         check = tf.debugging.assert_equal(
@@ -40,10 +40,11 @@ def model_inputs(config: ModelConfig):
             inputs = {key: tf.RaggedTensor.from_sparse(batch[key])
                       for key in (features.ENC, features.DEC, features.TGT)}
         labels = model_lib.pad_labels(inputs[features.TGT], config.width_dec)
-        if not config.hint_weight:
+        heads = model_lib.training_heads(config)
+        if not heads:
             return inputs, labels
-        carries = tf.minimum(batch[features.HINTS], model_lib.HINT_CLASSES - 1)
-        return inputs, (labels, carries)
+        return inputs, (labels, *(tf.minimum(batch[head.feature], head.classes - 1)
+                                  for head in heads))
     return convert
 
 

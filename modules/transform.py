@@ -10,6 +10,8 @@ Outputs per example:
   tgt_problem  as enc_problem, for res              int64 (not at serving)
   hints        the carry into each result place     int64 [width_dec] (not at serving;
                (modules/hints.py)                   read only when model.hint_weight > 0)
+  larger       which term of a sum of opposite      int64 [width_dec] (not at serving;
+               signs is larger (modules/hints.py)   read only when model.larger_weight > 0)
 
 Blanking: serving starts from a fully blank result, so a `full_blank_fraction` of the
 examples are blanked completely. The others follow `blanking`:
@@ -139,5 +141,6 @@ def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> D
                                 custom_config.get("blanking", "random")).to_sparse(),
             features.TGT_PROBLEM: _problem(res_unknown, tgt.row_lengths(), width_dec),
             features.HINTS: hints.carries(defs, op, width_dec),
+            features.LARGER: hints.larger(defs, op, width_dec),
         })
     return outputs

@@ -36,6 +36,8 @@ def test_overrides_are_parsed_to_the_field_types():
     ("model.dim_heads=3", "must divide model.dim_hidden"),
     ("model.width_dec=4", "needs at least 6 result tokens"),
     ("model.weight_decay=-0.1", "model.weight_decay=-0.1 is invalid: must be at least 0"),
+    ("model.larger_weight=-1",
+     r"model.larger_weight=-1.0 is invalid: must be at least 0 \(0: off\)"),
     ("model.decay_share=0", r"model.decay_share=0.0 is invalid: must be in \(0, 1\]"),
     ("generator.ends_share=1", r"generator.ends_share=1.0 is invalid: must be in \[0, 1\)"),
     ("generator.cancel_share=2", r"generator.cancel_share=2.0 is invalid: must be in \[0, 1\]"),

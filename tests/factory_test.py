@@ -32,6 +32,7 @@ def test_a_training_setting_reaches_the_trainer_only(tmp_path):
     ("generator.cancel_share=0.1", {"SampleGenerator"}),
     ("data.curated_schema=seed.pbtxt", {"ImportSchemaGen"}),
     ("model.hint_weight=0.5", {"Trainer"}),
+    ("model.larger_weight=0.2", {"Trainer"}),
     ("model.decay_share=0.3", {"Trainer"}),
     ("eval.min_exact_match=0.5", {"Evaluator"}),
     ("eval.max_loss=1.0", {"Evaluator"}),

@@ -1,5 +1,5 @@
 """The training-only hints: the carry into each place, checked against long multiplication,
-addition and subtraction done digit by digit in Python."""
+addition and subtraction done digit by digit in Python; and which term is larger."""
 import random
 
 import tensorflow as tf
@@ -54,3 +54,39 @@ def test_text_off_the_grammar_gets_the_carries_of_zero_plus_zero():
     found = hints.carries(tf.constant(["x=1?,y=2", "x=" + "9" * 30 + ",y=1", "x=1,y=2"]),
                           tf.constant(["x+y", "x*y", "x/y"]), 4).numpy().tolist()
     assert found == [[0, 0, 0, 0]] * 3
+
+
+def _larger(left, right, operator):
+    addend = -right if operator == "-" else right
+    if operator == "*" or (left >= 0) == (addend >= 0) or 0 in (left, addend):
+        return hints.EQUAL
+    if abs(left) == abs(addend):
+        return hints.EQUAL
+    return hints.LEFT if abs(left) > abs(addend) else hints.RIGHT
+
+
+def test_larger_names_the_term_whose_sign_a_sum_of_opposite_signs_takes():
+    rng = random.Random(4)
+    defs, ops, expected = [], [], []
+    for _ in range(2000):
+        # Short operands too, so that equal magnitudes (x=7,y=-7) come up.
+        bound = rng.choice([9, 10000])
+        x, y = rng.randint(-bound, bound), rng.randint(-bound, bound)
+        operator, first = rng.choice("+-*"), rng.choice("xy")
+        left, right = (x, y) if first == "x" else (y, x)
+        defs.append(f"x={x},y={y}" if rng.random() < 0.5 else f"y={y},x={x}")
+        ops.append(f"{first}{operator}{'y' if first == 'x' else 'x'}")
+        expected.append([_larger(left, right, operator)] * PLACES)
+    found = hints.larger(tf.constant(defs), tf.constant(ops), PLACES).numpy().tolist()
+    assert found == expected
+    labels = {row[0] for row in found}
+    assert labels == {hints.LEFT, hints.EQUAL, hints.RIGHT}
+    # Each label is a sign the result takes: x + y with x=-7,y=5 is negative, as x is larger.
+    assert hints.larger(tf.constant(["x=-7,y=5", "x=-7,y=7"]), tf.constant(["x+y", "x+y"]),
+                        1).numpy().tolist() == [[hints.LEFT], [hints.EQUAL]]
+
+
+def test_text_off_the_grammar_gets_no_larger_term():
+    found = hints.larger(tf.constant(["x=1?,y=-2", "x=" + "9" * 30 + ",y=-1", "x=1,y=-2"]),
+                         tf.constant(["x+y", "x+y", "x/y"]), 2).numpy().tolist()
+    assert found == [[hints.EQUAL] * 2] * 3

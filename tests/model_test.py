@@ -104,23 +104,29 @@ def test_a_mixed_precision_model_is_served_in_float32():
     assert arith.for_serving(served, CONFIG) is served
 
 
-def test_a_model_with_hints_trains_both_heads_and_serves_the_result_alone():
+@pytest.mark.parametrize("larger_weight", [0.0, 0.2])
+def test_a_model_with_hints_trains_every_head_and_serves_the_result_alone(larger_weight):
     from modules import hints
-    config = dataclasses.replace(CONFIG, hint_weight=0.5, place_positions=True,
-                                 reverse_result=True, context_drop=1.0,
+    config = dataclasses.replace(CONFIG, hint_weight=0.5, larger_weight=larger_weight,
+                                 place_positions=True, reverse_result=True, context_drop=1.0,
                                  precision="mixed_bfloat16")
     model = arith.build_model(config)
     x = features(SAMPLES)
     labels = arith.pad_labels(x[TGT], config.width_dec)
-    carries = hints.carries(tf.constant([d for d, _, _ in SAMPLES]),
-                            tf.constant([o for _, o, _ in SAMPLES]), config.width_dec)
-    assert [output.shape[-1] for output in model.outputs] == [20, arith.HINT_CLASSES]
-    history = model.fit(x, (labels, carries), batch_size=4, epochs=3, verbose=0).history
-    # The total loss is the result's plus half the hints'.
+    defs, ops = tf.constant([d for d, _, _ in SAMPLES]), tf.constant([o for _, o, _ in SAMPLES])
+    head_labels = [hints.carries(defs, ops, config.width_dec)]
+    if larger_weight:
+        head_labels.append(hints.larger(defs, ops, config.width_dec))
+    assert [output.shape[-1] for output in model.outputs] == [20, arith.HINT_CLASSES] + (
+        [hints.LARGER_CLASSES] if larger_weight else [])
+    history = model.fit(x, (labels, *head_labels), batch_size=4, epochs=3, verbose=0).history
+    # The total loss is the result's plus half the hints' (plus the larger head's at its weight).
     assert history["loss"][-1] == pytest.approx(
-        history["debed_loss"][-1] + 0.5 * history["hints_loss"][-1], rel=1e-4)
+        history["debed_loss"][-1] + 0.5 * history["hints_loss"][-1]
+        + (larger_weight * history["larger_loss"][-1] if larger_weight else 0), rel=1e-4)
     served = arith.for_serving(model, config)
-    assert len(served.outputs) == 1 and "hints" not in [layer.name for layer in served.layers]
+    assert len(served.outputs) == 1 and not {"hints", "larger"} & {
+        layer.name for layer in served.layers}
     inputs = arith.serving_inputs(x[ENC])
     np.testing.assert_allclose(served(inputs, training=False).numpy(),
                                model(inputs, training=False)[0].numpy(), atol=0.1)

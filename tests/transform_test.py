@@ -62,7 +62,8 @@ CASES = {  # name: (rows, spec, config)
     "hints": ([_row("x=-12,y=24", "y+x", "12"),     # 24 - 12: no borrow
                _row("x=57,y=68", "x+y", "125"),     # 7 + 8 carries 1, 5 + 6 + 1 carries 1
                _row("x=-99,y=99", "x*y", "-9801"),  # columns 81, 162, 81 carry 8, 17, 9
-               _row("x=30,y=4", "x-y", "26")],      # 0 - 4 borrows 1
+               _row("x=30,y=4", "x-y", "26"),       # 0 - 4 borrows 1
+               _row("x=3,y=-40", "x+y", "-37")],    # 40 - 3: 0 - 3 borrows 1
               TRAINING_SPEC, CONFIG),
     "reversed": ([_row("x=-12,y=2", "x*y", "-24"), _row("x=5,y=5", "x+y", "10")],
                  TRAINING_SPEC, REVERSED_ALIGNED),
@@ -193,4 +194,12 @@ def test_aligned_encoder_inputs_have_one_length(transformed):
 
 def test_hints_hold_the_carry_into_each_place(transformed):
     assert [list(out[features.HINTS]) for out in transformed["hints"]] == [
-        [0, 0, 0, 0, 0], [0, 1, 1, 0, 0], [0, 8, 17, 9, 0], [0, 1, 0, 0, 0]]
+        [0, 0, 0, 0, 0], [0, 1, 1, 0, 0], [0, 8, 17, 9, 0], [0, 1, 0, 0, 0], [0, 1, 0, 0, 0]]
+
+
+def test_larger_names_the_term_whose_sign_the_result_takes(transformed):
+    from modules.hints import EQUAL, LEFT, RIGHT
+    # y + x as 24 + -12 and x - y as 30 + -4: the left term; 57 + 68 (one sign) and a product:
+    # nothing to decide; 3 + -40: the right one.
+    assert [list(out[features.LARGER]) for out in transformed["hints"]] == [
+        [LEFT] * 5, [EQUAL] * 5, [EQUAL] * 5, [LEFT] * 5, [RIGHT] * 5]
