@@ -94,9 +94,9 @@ def carries(defs: tf.Tensor, op: tf.Tensor, places: int) -> tf.Tensor:
     big = tf.maximum(tf.abs(left), tf.abs(addend))
     small = tf.minimum(tf.abs(left), tf.abs(addend))
 
-    sum_digits = _digits(tf.abs(left), places) + _digits(tf.abs(addend), places)
-    difference_digits = _digits(big, places) - _digits(small, places)
     a, b = _digits(tf.abs(left), places), _digits(tf.abs(right), places)
+    sum_digits = a + _digits(tf.abs(addend), places)
+    difference_digits = _digits(big, places) - _digits(small, places)
     # Column k of the product: the sum of a_i * b_j over i + j = k (in float64, exact for
     # these small integers: CPUs have no int64 matmul).
     products = tf.reshape(a[:, :, None] * b[:, None, :], [-1, places * places])
